@@ -1,0 +1,145 @@
+// mien/core/layer.hpp -- what every layer is, documented once.
+//
+// A layer comes in two parts:
+//  * a *spec* the user writes in a network, such as conv2d<32, 3>. It has no shape yet; it
+//    carries `template <Shape In, class T> using bind = ...` which gives
+//  * the *bound layer*: a stateless type that knows its input and output shapes and costs as
+//    constants and has static forward/backward functions. It owns no memory: parameters,
+//    activations and scratch live in flat arrays owned by the network or trainer, and each
+//    layer receives a `frame` that points at its own slice of them.
+//
+// A bound layer L provides (checked by the Layer concept below):
+//   using input_shape, output_shape, scalar;
+//   static constexpr std::size_t params;            trainable values
+//   static constexpr std::size_t state_size;        non-trainable values (BN running statistics)
+//   static constexpr std::size_t macs;              multiply-accumulates per sample
+//   static constexpr std::size_t saved_per_sample;  values kept from forward for backward
+//   static constexpr std::size_t temp_size;         per-thread scratch, reused by all layers
+//   static constexpr std::string_view name;
+//   static void init(T* params, T* state, random_generator&);
+//   static void forward(frame<T> const&, T const* x, T* y);
+//   static void backward(frame<T> const&, T const* x, T const* y, T const* dy, T* dx);
+//       backward *adds* the parameter gradients to f.grads and *writes* dx (dx may be null:
+//       the first layer of a network need not compute it).
+//   template <class F> static void for_each_tensor(F&& f);  f(tensor_info) per named tensor
+//
+// Composite layers (sequential, residual, concat) are layers too, so blocks nest freely.
+#pragma once
+
+#include <array>
+#include <concepts>
+#include <initializer_list>
+#include <cstddef>
+#include <string_view>
+
+#include "parallel.hpp"
+#include "random.hpp"
+#include "shape.hpp"
+
+namespace mien {
+
+// Everything a layer call needs, already offset to this layer's slice.
+template <class T>
+struct frame {
+    T* params = nullptr;   // this layer's trainable parameters
+    T* grads = nullptr;    // gradient accumulators for them (thread 0's copy)
+    T* state = nullptr;    // non-trainable state
+    T* saved = nullptr;    // this layer's saved activations, n * saved_per_sample values
+    T* dsaved = nullptr;   // gradients with respect to them, same layout (training only)
+    T* temp = nullptr;     // per-thread scratch: thread t owns temp + t * temp_stride
+    std::size_t temp_stride = 0;
+    std::size_t grad_stride = 0;  // thread t accumulates into grads + t * grad_stride
+    std::size_t n = 1;            // samples in the batch
+    bool training = false;
+    thread_team* team = nullptr;  // null: run on the calling thread
+    random_generator* rng = nullptr;
+
+    // The frame of a child whose slices start at these offsets (saved offsets are per sample).
+    frame child(std::size_t param_offset, std::size_t state_offset, std::size_t saved_offset) const {
+        frame f = *this;
+        f.params = params + param_offset;
+        if (grads) f.grads = grads + param_offset;
+        f.state = state + state_offset;
+        f.saved = saved + saved_offset * n;
+        if (dsaved) f.dsaved = dsaved + saved_offset * n;
+        return f;
+    }
+
+    T* temp_of(std::size_t thread) const { return temp + thread * temp_stride; }
+    T* grads_of(std::size_t thread) const { return grads + thread * grad_stride; }
+
+    // Runs fn(begin, end, thread) over the samples [0, n), split across the team.
+    template <class F>
+    void for_samples(F&& fn) const {
+        if (team) team->run(n, fn);
+        else fn(std::size_t{0}, n, std::size_t{0});
+    }
+};
+
+// A named tensor of a layer, for the cost table, weights files and NumPy interchange.
+struct tensor_info {
+    std::string_view layer;      // layer type name, e.g. "conv2d"
+    std::string_view name;       // "weight", "bias", "gamma", "running_mean", ...
+    std::array<std::size_t, 4> dims{};
+    std::size_t rank = 0;
+    std::size_t offset = 0;      // into the parameter array, or the state array if !trainable
+    bool trainable = true;
+    std::size_t size() const {
+        std::size_t s = 1;
+        for (std::size_t i = 0; i < rank; ++i) s *= dims[i];
+        return s;
+    }
+};
+
+template <class L>
+concept Layer = requires {
+    typename L::input_shape;
+    typename L::output_shape;
+    typename L::scalar;
+    { L::params } -> std::convertible_to<std::size_t>;
+    { L::state_size } -> std::convertible_to<std::size_t>;
+    { L::macs } -> std::convertible_to<std::size_t>;
+    { L::saved_per_sample } -> std::convertible_to<std::size_t>;
+    { L::temp_size } -> std::convertible_to<std::size_t>;
+    { L::name } -> std::convertible_to<std::string_view>;
+} && requires(frame<typename L::scalar> const& f, typename L::scalar* p, typename L::scalar const* c,
+              random_generator& rng) {
+    L::init(p, p, rng);
+    L::forward(f, c, p);
+    L::backward(f, c, c, c, p);
+};
+
+// The bound layer of spec S on input shape In with scalar type T.
+template <class S, Shape In, class T>
+using bind = typename S::template bind<In, T>;
+
+// A leaf layer: no children. Gives the default for_each_layer (visit itself).
+struct leaf_layer {
+    template <class Self, class F>
+    static void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
+        f.template operator()<Self>(param_offset, state_offset, depth);
+    }
+};
+
+// Calls f.template operator()<Leaf>(param_offset, state_offset, depth) for every leaf layer of
+// L, in order, with offsets into the whole network's parameter and state arrays.
+template <class L, class F>
+void for_each_layer(F&& f, std::size_t param_offset = 0, std::size_t state_offset = 0, std::size_t depth = 0) {
+    L::template visit<L>(f, param_offset, state_offset, depth);
+}
+
+namespace detail {
+// Fills a tensor_info (helper for the layers' for_each_tensor).
+inline tensor_info tensor(std::string_view layer, std::string_view name, std::size_t offset,
+                          std::initializer_list<std::size_t> dims, bool trainable = true) {
+    tensor_info t;
+    t.layer = layer;
+    t.name = name;
+    t.offset = offset;
+    t.trainable = trainable;
+    for (std::size_t d : dims) t.dims[t.rank++] = d;
+    return t;
+}
+}  // namespace detail
+
+}  // namespace mien

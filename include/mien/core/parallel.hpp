@@ -1,0 +1,108 @@
+// mien/core/parallel.hpp -- a fixed team of threads for splitting a batch.
+//
+// The threads are created once, by the constructor; run() hands each thread one contiguous
+// slice of [0, count) and waits for all of them. Nothing is allocated per call (the work is a
+// function pointer and a context pointer), and the slicing depends only on the thread count,
+// so which thread handles which sample never depends on timing.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mien {
+
+class thread_team {
+public:
+    explicit thread_team(std::size_t threads = 1) : size_(threads == 0 ? 1 : threads) {
+        workers_.reserve(size_ - 1);
+        for (std::size_t t = 1; t < size_; ++t) workers_.emplace_back([this, t] { work(t); });
+    }
+    thread_team(thread_team const&) = delete;
+    thread_team& operator=(thread_team const&) = delete;
+    ~thread_team() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            ++generation_;
+        }
+        wake_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+
+    std::size_t size() const { return size_; }
+
+    // The slice of [0, count) that thread t of `threads` owns.
+    static void slice(std::size_t count, std::size_t threads, std::size_t t, std::size_t& begin, std::size_t& end) {
+        begin = count * t / threads;
+        end = count * (t + 1) / threads;
+    }
+
+    // Calls fn(begin, end, thread) on every thread with its slice; returns when all are done.
+    template <class F>
+    void run(std::size_t count, F& fn) {
+        if (size_ == 1 || count < 2) {
+            fn(std::size_t{0}, count, std::size_t{0});
+            return;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            job_ = &call<F>;
+            context_ = &fn;
+            count_ = count;
+            pending_ = size_ - 1;
+            ++generation_;
+        }
+        wake_.notify_all();
+        std::size_t b, e;
+        slice(count, size_, 0, b, e);
+        fn(b, e, std::size_t{0});
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [this] { return pending_ == 0; });
+    }
+
+private:
+    template <class F>
+    static void call(void* context, std::size_t b, std::size_t e, std::size_t t) {
+        (*static_cast<F*>(context))(b, e, t);
+    }
+
+    void work(std::size_t t) {
+        std::size_t seen = 0;
+        for (;;) {
+            void (*job)(void*, std::size_t, std::size_t, std::size_t);
+            void* context;
+            std::size_t count;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [&] { return generation_ != seen; });
+                seen = generation_;
+                if (stopping_) return;
+                job = job_;
+                context = context_;
+                count = count_;
+            }
+            std::size_t b, e;
+            slice(count, size_, t, b, e);
+            job(context, b, e, t);
+            {
+                std::lock_guard lock(mutex_);
+                --pending_;
+            }
+            done_.notify_one();
+        }
+    }
+
+    std::size_t size_;
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable wake_, done_;
+    void (*job_)(void*, std::size_t, std::size_t, std::size_t) = nullptr;
+    void* context_ = nullptr;
+    std::size_t count_ = 0, pending_ = 0, generation_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace mien

@@ -1,0 +1,84 @@
+// mien/layers/max_pool.hpp -- the largest value of each PxP window, per channel.
+//
+// Shapes: HxWxC -> OHxOWxC with OH = (H - P) / S + 1 (valid windows; S defaults to P).
+// No parameters; macs = 0. Backward routes dy to the first position in each window that holds
+// the maximum, found again by comparison with the saved output (nothing extra is stored).
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "../core/layer.hpp"
+#include "../core/vector_ops.hpp"
+
+namespace mien {
+
+template <Shape In, class T, std::size_t P, std::size_t S>
+struct max_pool_layer : leaf_layer {
+    static_assert(P > 0, "max_pool: the window must be at least 1");
+    static_assert(S > 0, "max_pool: the stride must be at least 1");
+    static_assert(P <= In::height, "max_pool: window taller than the input");
+    static_assert(P <= In::width, "max_pool: window wider than the input");
+    static constexpr std::size_t C = In::channels;
+    using input_shape = In;
+    using output_shape = shape<conv_output_extent(In::height, P, 0, S), conv_output_extent(In::width, P, 0, S), C>;
+    using scalar = T;
+    static constexpr std::string_view name = "max_pool";
+    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
+
+    static void init(T*, T*, random_generator&) {}
+    template <class V>
+    static void for_each_tensor(V&&) {}
+
+    static std::size_t at(std::size_t y, std::size_t x) { return (y * In::width + x) * C; }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T* ys = y + s * output_shape::size;
+            for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+                for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                    T* out = ys + (oy * output_shape::width + ox) * C;
+                    detail::copy(C, xs + at(oy * S, ox * S), out);
+                    for (std::size_t ky = 0; ky < P; ++ky)
+                        for (std::size_t kx = 0; kx < P; ++kx) {
+                            T const* in = xs + at(oy * S + ky, ox * S + kx);
+                            for (std::size_t c = 0; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
+                        }
+                }
+        }
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const* y, T const* dy, T* dx) {
+        if (!dx) return;
+        detail::fill(f.n * In::size, T(0), dx);
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T* dxs = dx + s * In::size;
+            for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+                for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                    std::size_t const o = s * output_shape::size + (oy * output_shape::width + ox) * C;
+                    for (std::size_t c = 0; c < C; ++c) {
+                        bool routed = false;
+                        for (std::size_t ky = 0; ky < P && !routed; ++ky)
+                            for (std::size_t kx = 0; kx < P && !routed; ++kx) {
+                                std::size_t const i = at(oy * S + ky, ox * S + kx) + c;
+                                if (xs[i] == y[o + c]) {
+                                    dxs[i] += dy[o + c];
+                                    routed = true;
+                                }
+                            }
+                    }
+                }
+        }
+    }
+};
+
+// max_pool<Window, Stride = Window>
+template <std::size_t Window, std::size_t Stride = Window>
+struct max_pool {
+    template <Shape In, class T>
+    using bind = max_pool_layer<In, T, Window, Stride>;
+};
+
+}  // namespace mien

@@ -1,0 +1,50 @@
+// mien/layers/relu.hpp -- y = max(x, 0), element-wise.
+//
+// Shape unchanged; no parameters; macs = 0. Backward passes dy where the output is positive,
+// so nothing needs saving beyond the output the caller keeps anyway.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+#include "../core/layer.hpp"
+#include "../core/simd.hpp"
+
+namespace mien {
+
+template <Shape In, class T>
+struct relu_layer : leaf_layer {
+    using input_shape = In;
+    using output_shape = plain_shape<In>;
+    using scalar = T;
+    static constexpr std::string_view name = "relu";
+    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
+
+    static void init(T*, T*, random_generator&) {}
+    template <class V>
+    static void for_each_tensor(V&&) {}
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        using batch = detail::simd_batch<T>;
+        std::size_t const n = f.n * In::size;
+        std::size_t i = 0;
+        for (std::size_t const full = n - n % batch::size; i < full; i += batch::size) {
+            batch const v = batch::load_unaligned(x + i);
+            xsimd::select(v > batch(T(0)), v, batch(T(0))).store_unaligned(y + i);
+        }
+        for (; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+    }
+
+    static void backward(frame<T> const& f, T const*, T const* y, T const* dy, T* dx) {
+        if (!dx) return;
+        std::size_t const n = f.n * In::size;
+        for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+    }
+};
+
+struct relu {
+    template <Shape In, class T>
+    using bind = relu_layer<In, T>;
+};
+
+}  // namespace mien
