@@ -69,7 +69,7 @@ struct residual_layer {
     }
 
     template <class Self, class F>
-    static void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
+    static constexpr void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
         B::template visit<B>(f, param_offset, state_offset, depth + 1);
         S::template visit<S>(f, param_offset + B::params, state_offset + B::state_size, depth + 1);
     }

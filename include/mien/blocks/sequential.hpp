@@ -95,7 +95,7 @@ struct sequential_layer<In, T, detail::type_list<Ls...>> {
     }
 
     template <class Self, class F>
-    static void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
+    static constexpr void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
         std::size_t i = 0;
         ((Ls::template visit<Ls>(f, param_offset + param_at[i], state_offset + state_at[i], depth + 1), ++i), ...);
     }

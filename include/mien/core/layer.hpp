@@ -84,6 +84,7 @@ struct tensor_info {
     std::size_t rank = 0;
     std::size_t offset = 0;      // into the parameter array, or the state array if !trainable
     bool trainable = true;
+    std::size_t layer_index = 0; // position of the layer in the network's cost table
     std::size_t size() const {
         std::size_t s = 1;
         for (std::size_t i = 0; i < rank; ++i) s *= dims[i];
@@ -116,7 +117,7 @@ using bind = typename S::template bind<In, T>;
 // A leaf layer: no children. Gives the default for_each_layer (visit itself).
 struct leaf_layer {
     template <class Self, class F>
-    static void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
+    static constexpr void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
         f.template operator()<Self>(param_offset, state_offset, depth);
     }
 };
@@ -124,7 +125,7 @@ struct leaf_layer {
 // Calls f.template operator()<Leaf>(param_offset, state_offset, depth) for every leaf layer of
 // L, in order, with offsets into the whole network's parameter and state arrays.
 template <class L, class F>
-void for_each_layer(F&& f, std::size_t param_offset = 0, std::size_t state_offset = 0, std::size_t depth = 0) {
+constexpr void for_each_layer(F&& f, std::size_t param_offset = 0, std::size_t state_offset = 0, std::size_t depth = 0) {
     L::template visit<L>(f, param_offset, state_offset, depth);
 }
 

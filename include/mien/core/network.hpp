@@ -99,11 +99,14 @@ public:
     // Calls f(tensor_info) for every named tensor, with offsets into parameters() / state().
     template <class F>
     void for_each_tensor(F&& f) const {
+        std::size_t index = 0;
         for_each_layer<body>([&]<class L>(std::size_t p, std::size_t s, std::size_t) {
             L::for_each_tensor([&](tensor_info t) {
                 t.offset += t.trainable ? p : s;
+                t.layer_index = index;
                 f(t);
             });
+            ++index;
         });
     }
 
