@@ -40,8 +40,10 @@ public:
     static constexpr std::size_t inputs = Net::inputs;
     static constexpr std::size_t outputs = Net::outputs;
 
-    explicit trainer(Net& net, typename optimizer_type::options o = {}, std::uint64_t seed = 1)
-        : net_(net), optimizer_(o), rng_(seed), team_(Threads) {}
+    // `threads` (1 to Threads) may use fewer threads than the storage was sized for.
+    explicit trainer(Net& net, typename optimizer_type::options o = {}, std::uint64_t seed = 1,
+                     std::size_t threads = Threads)
+        : net_(net), optimizer_(o), rng_(seed), team_(threads == 0 || threads > Threads ? Threads : threads) {}
 
     // One step on n <= B samples (inputs n x H*W*C, labels in [0, K)). Returns the mean loss.
     double step(std::span<T const> images, std::span<std::int32_t const> labels, double label_smoothing = 0.0) {
@@ -50,11 +52,7 @@ public:
         body::forward(f, images.data(), logits_.data());
         double const loss =
             softmax_cross_entropy(n, outputs, logits_.data(), labels.data(), probs_.data(), dlogits_.data(), label_smoothing);
-        detail::fill(grads_.size(), T(0), grads_.data());
-        body::backward(f, images.data(), logits_.data(), dlogits_.data(), nullptr);
-        for (std::size_t t = 1; t < Threads; ++t)  // fixed order: deterministic sums
-            detail::add_to(Net::params, grads_.data() + t * Net::params, grads_.data());
-        optimizer_.step(net_.parameters().data(), grads_.data());
+        backward_and_update(f, images.data());
         return loss;
     }
 
@@ -76,10 +74,7 @@ public:
                 dlogits_[s * outputs + k] = T((p - t) / double(n));
             }
         }
-        detail::fill(grads_.size(), T(0), grads_.data());
-        body::backward(f, images.data(), logits_.data(), dlogits_.data(), nullptr);
-        for (std::size_t t = 1; t < Threads; ++t) detail::add_to(Net::params, grads_.data() + t * Net::params, grads_.data());
-        optimizer_.step(net_.parameters().data(), grads_.data());
+        backward_and_update(f, images.data());
         return loss / double(n);
     }
 
@@ -100,6 +95,7 @@ public:
     std::span<T const> last_gradients() const { return std::span<T const>(grads_.data(), Net::params); }
 
     optimizer_type& optimizer() { return optimizer_; }
+    std::size_t threads() const { return team_.size(); }
     random_generator& rng() { return rng_; }
     Net& network() { return net_; }
 
@@ -115,6 +111,16 @@ private:
         return n;
     }
 
+    // Gradients of dlogits_ into per-thread copies, summed in thread order (deterministic),
+    // then one optimiser update.
+    void backward_and_update(frame<T> const& f, T const* images) {
+        detail::fill(team_.size() * Net::params, T(0), grads_.data());
+        body::backward(f, images, logits_.data(), dlogits_.data(), nullptr);
+        for (std::size_t t = 1; t < team_.size(); ++t)
+            detail::add_to(Net::params, grads_.data() + t * Net::params, grads_.data());
+        optimizer_.step(net_.parameters().data(), grads_.data());
+    }
+
     frame<T> make_frame(std::size_t n, bool training) {
         frame<T> f;
         f.params = net_.parameters().data();
@@ -127,7 +133,7 @@ private:
         f.temp_stride = Net::temp_size;
         f.n = n;
         f.training = training;
-        f.team = Threads > 1 ? &team_ : nullptr;
+        f.team = team_.size() > 1 ? &team_ : nullptr;
         f.rng = &rng_;
         return f;
     }

@@ -1,0 +1,31 @@
+// mien/data/labels.hpp -- the seven expression classes, in FER2013 order.
+//
+// Folder data sets name their class folders with these words; a few common synonyms used by
+// other data sets (CK+'s "anger", "sadness", "happiness") map to the same classes.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+namespace mien {
+
+inline constexpr std::size_t expression_count = 7;
+inline constexpr std::array<std::string_view, expression_count> expression_names{
+    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
+
+// The class index of a label word, or -1 when unknown.
+inline constexpr int expression_index(std::string_view word) {
+    for (std::size_t i = 0; i < expression_count; ++i)
+        if (expression_names[i] == word) return int(i);
+    if (word == "anger") return 0;
+    if (word == "disgusted") return 1;
+    if (word == "fearful" || word == "afraid") return 2;
+    if (word == "happiness") return 3;
+    if (word == "sadness") return 4;
+    if (word == "surprised") return 5;
+    if (word == "natural") return 6;  // the paper's word for neutral
+    return -1;
+}
+
+}  // namespace mien
