@@ -108,6 +108,10 @@ private:
         std::size_t const n = labels.size();
         if (n == 0 || n > B) fail("trainer::step: expected 1 to %zu labels, found %zu", B, n);
         if (images.size() != n * inputs) fail_size("trainer::step: images (labels x input size)", n * inputs, images.size());
+        // Before the forward pass, which moves the running statistics and the dropout generator.
+        for (std::size_t s = 0; s < n; ++s)
+            if (labels[s] < 0 || std::size_t(labels[s]) >= outputs)
+                fail("trainer::step: label %d of sample %zu is outside [0, %zu)", int(labels[s]), s, outputs);
         return n;
     }
 
