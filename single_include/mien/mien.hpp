@@ -1,0 +1,2585 @@
+// mien 0.1.0 -- single-header edition.
+//
+// GENERATED FILE, DO NOT EDIT. Edit the headers under include/mien/ and regenerate:
+//     python3 tools/amalgamate.py
+// (generator: tools/amalgamate.py; CI fails when this file is stale: --check).
+//
+// Needs xsimd (and xtensor for interop) on the include path; never OpenCV.
+#pragma once
+#define MIEN_SINGLE_INCLUDE 1
+
+// ---- begin mien/mien.hpp ----
+// mien/mien.hpp -- the core library: shapes, layers, blocks, networks, training.
+// Header-only, C++20, depends on xsimd (and xtensor for interop); never on OpenCV.
+
+// ---- begin mien/blocks/concat.hpp ----
+// mien/blocks/concat.hpp -- several branches on the same input, outputs joined along channels.
+//
+// concat<dot_product_attention, additive_attention> runs both attentions on the same tokens and
+// gives an HxWx(C1 + C2 + ...) map. Every branch must produce the same height and width.
+// params, macs, state: the sums over branches. Backward adds the branches' input gradients.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+
+// ---- begin mien/core/layer.hpp ----
+// mien/core/layer.hpp -- what every layer is, documented once.
+//
+// A layer comes in two parts:
+//  * a *spec* the user writes in a network, such as conv2d<32, 3>. It has no shape yet; it
+//    carries `template <Shape In, class T> using bind = ...` which gives
+//  * the *bound layer*: a stateless type that knows its input and output shapes and costs as
+//    constants and has static forward/backward functions. It owns no memory: parameters,
+//    activations and scratch live in flat arrays owned by the network or trainer, and each
+//    layer receives a `frame` that points at its own slice of them.
+//
+// A bound layer L provides (checked by the Layer concept below):
+//   using input_shape, output_shape, scalar;
+//   static constexpr std::size_t params;            trainable values
+//   static constexpr std::size_t state_size;        non-trainable values (BN running statistics)
+//   static constexpr std::size_t macs;              multiply-accumulates per sample
+//   static constexpr std::size_t saved_per_sample;  values kept from forward for backward
+//   static constexpr std::size_t temp_size;         per-thread scratch, reused by all layers
+//   static constexpr std::string_view name;
+//   static void init(T* params, T* state, random_generator&);
+//   static void forward(frame<T> const&, T const* x, T* y);
+//   static void backward(frame<T> const&, T const* x, T const* y, T const* dy, T* dx);
+//       backward *adds* the parameter gradients to f.grads and *writes* dx (dx may be null:
+//       the first layer of a network need not compute it).
+//   template <class F> static void for_each_tensor(F&& f);  f(tensor_info) per named tensor
+//
+// Composite layers (sequential, residual, concat) are layers too, so blocks nest freely.
+
+#include <array>
+#include <concepts>
+#include <initializer_list>
+#include <cstddef>
+#include <string_view>
+
+// ---- begin mien/core/parallel.hpp ----
+// mien/core/parallel.hpp -- a fixed team of threads for splitting a batch.
+//
+// The threads are created once, by the constructor; run() hands each thread one contiguous
+// slice of [0, count) and waits for all of them. Nothing is allocated per call (the work is a
+// function pointer and a context pointer), and the slicing depends only on the thread count,
+// so which thread handles which sample never depends on timing.
+
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace mien {
+
+class thread_team {
+public:
+    explicit thread_team(std::size_t threads = 1) : size_(threads == 0 ? 1 : threads) {
+        workers_.reserve(size_ - 1);
+        for (std::size_t t = 1; t < size_; ++t) workers_.emplace_back([this, t] { work(t); });
+    }
+    thread_team(thread_team const&) = delete;
+    thread_team& operator=(thread_team const&) = delete;
+    ~thread_team() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+            ++generation_;
+        }
+        wake_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+
+    std::size_t size() const { return size_; }
+
+    // The slice of [0, count) that thread t of `threads` owns.
+    static void slice(std::size_t count, std::size_t threads, std::size_t t, std::size_t& begin, std::size_t& end) {
+        begin = count * t / threads;
+        end = count * (t + 1) / threads;
+    }
+
+    // Calls fn(begin, end, thread) on every thread with its slice; returns when all are done.
+    template <class F>
+    void run(std::size_t count, F& fn) {
+        if (size_ == 1 || count < 2) {
+            fn(std::size_t{0}, count, std::size_t{0});
+            return;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            job_ = &call<F>;
+            context_ = &fn;
+            count_ = count;
+            pending_ = size_ - 1;
+            ++generation_;
+        }
+        wake_.notify_all();
+        std::size_t b, e;
+        slice(count, size_, 0, b, e);
+        fn(b, e, std::size_t{0});
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [this] { return pending_ == 0; });
+    }
+
+private:
+    template <class F>
+    static void call(void* context, std::size_t b, std::size_t e, std::size_t t) {
+        (*static_cast<F*>(context))(b, e, t);
+    }
+
+    void work(std::size_t t) {
+        std::size_t seen = 0;
+        for (;;) {
+            void (*job)(void*, std::size_t, std::size_t, std::size_t);
+            void* context;
+            std::size_t count;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [&] { return generation_ != seen; });
+                seen = generation_;
+                if (stopping_) return;
+                job = job_;
+                context = context_;
+                count = count_;
+            }
+            std::size_t b, e;
+            slice(count, size_, t, b, e);
+            job(context, b, e, t);
+            {
+                std::lock_guard lock(mutex_);
+                --pending_;
+            }
+            done_.notify_one();
+        }
+    }
+
+    std::size_t size_;
+    std::vector<std::thread> workers_;
+    std::mutex mutex_;
+    std::condition_variable wake_, done_;
+    void (*job_)(void*, std::size_t, std::size_t, std::size_t) = nullptr;
+    void* context_ = nullptr;
+    std::size_t count_ = 0, pending_ = 0, generation_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace mien
+// ---- end mien/core/parallel.hpp ----
+// ---- begin mien/core/random.hpp ----
+// mien/core/random.hpp -- a small, portable, seedable random generator.
+//
+// std::normal_distribution and friends differ between standard libraries, so training would
+// not be reproducible across platforms. This is SplitMix64 with our own uniform and normal
+// draws: the same seed gives the same numbers everywhere.
+
+#include <cmath>
+#include <cstdint>
+
+namespace mien {
+
+class random_generator {
+public:
+    explicit constexpr random_generator(std::uint64_t seed = 0) : state_(seed) {}
+
+    constexpr std::uint64_t next() {
+        std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+
+    // Uniform in [0, 1), 53 random bits.
+    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+    double uniform(double low, double high) { return low + (high - low) * uniform(); }
+
+    // Uniform integer in [0, n).
+    std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : next() % n; }
+
+    // Standard normal (Box-Muller; one value per call, simplicity over speed).
+    double normal() {
+        double u1 = uniform();
+        double const u2 = uniform();
+        if (u1 < 1e-300) u1 = 1e-300;
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+    }
+
+    constexpr std::uint64_t state() const { return state_; }
+    constexpr void set_state(std::uint64_t s) { state_ = s; }
+
+private:
+    std::uint64_t state_;
+};
+
+}  // namespace mien
+// ---- end mien/core/random.hpp ----
+// ---- begin mien/core/shape.hpp ----
+// mien/core/shape.hpp -- tensor shapes as types.
+//
+// A shape<H, W, C> is an empty literal type whose extents are compile-time constants. Layers
+// map their input shape to their output shape with it, and storage is sized from `size`.
+// Data is laid out height-major, channels last (HWC): element (y, x, c) sits at
+// (y * W + x) * C + c, so the channel loop is the contiguous, vectorised one.
+
+#include <cstddef>
+#include <type_traits>
+
+namespace mien {
+
+template <std::size_t H, std::size_t W, std::size_t C>
+struct shape {
+    static constexpr std::size_t height = H;
+    static constexpr std::size_t width = W;
+    static constexpr std::size_t channels = C;
+    static constexpr std::size_t pixels = H * W;
+    static constexpr std::size_t size = H * W * C;
+
+    template <std::size_t H2, std::size_t W2, std::size_t C2>
+    constexpr bool operator==(shape<H2, W2, C2>) const {
+        return H == H2 && W == W2 && C == C2;
+    }
+};
+
+// The input shape of a network: `input<48, 48, 1>` reads as "a 48x48 grayscale image".
+template <std::size_t H, std::size_t W, std::size_t C>
+using input = shape<H, W, C>;
+
+// A flat vector (what dense layers produce) is a 1x1xN shape.
+template <std::size_t N>
+using flat = shape<1, 1, N>;
+
+// Tokens for attention: N = H*W rows of width `channels`, plus the widths of the query and key
+// projections that precede the values in each row: [ Q (query_width) | K (key_width) | V ].
+// Only qk_projection produces this shape; the attention layers require it.
+template <std::size_t H, std::size_t W, std::size_t Dq, std::size_t Dk, std::size_t Cv>
+struct qkv_shape : shape<H, W, Dq + Dk + Cv> {
+    static constexpr std::size_t query_width = Dq;
+    static constexpr std::size_t key_width = Dk;
+    static constexpr std::size_t value_width = Cv;
+};
+
+namespace detail {
+template <class T>
+struct is_shape : std::false_type {};
+template <std::size_t H, std::size_t W, std::size_t C>
+struct is_shape<shape<H, W, C>> : std::true_type {};
+template <std::size_t H, std::size_t W, std::size_t Dq, std::size_t Dk, std::size_t Cv>
+struct is_shape<qkv_shape<H, W, Dq, Dk, Cv>> : std::true_type {};
+
+template <class T>
+struct is_qkv_shape : std::false_type {};
+template <std::size_t H, std::size_t W, std::size_t Dq, std::size_t Dk, std::size_t Cv>
+struct is_qkv_shape<qkv_shape<H, W, Dq, Dk, Cv>> : std::true_type {};
+}  // namespace detail
+
+template <class T>
+concept Shape = detail::is_shape<T>::value;
+
+// The plain shape with the same extents (drops the attention split of a qkv_shape).
+template <Shape S>
+using plain_shape = shape<S::height, S::width, S::channels>;
+
+// The paper's equation (1): output extent of a window of size K, stride S, padding P per side.
+constexpr std::size_t conv_output_extent(std::size_t in, std::size_t k, std::size_t pad, std::size_t stride) {
+    return (in + 2 * pad - k) / stride + 1;
+}
+
+}  // namespace mien
+// ---- end mien/core/shape.hpp ----
+
+namespace mien {
+
+// Everything a layer call needs, already offset to this layer's slice.
+template <class T>
+struct frame {
+    T* params = nullptr;   // this layer's trainable parameters
+    T* grads = nullptr;    // gradient accumulators for them (thread 0's copy)
+    T* state = nullptr;    // non-trainable state
+    T* saved = nullptr;    // this layer's saved activations, n * saved_per_sample values
+    T* dsaved = nullptr;   // gradients with respect to them, same layout (training only)
+    T* temp = nullptr;     // per-thread scratch: thread t owns temp + t * temp_stride
+    std::size_t temp_stride = 0;
+    std::size_t grad_stride = 0;  // thread t accumulates into grads + t * grad_stride
+    std::size_t n = 1;            // samples in the batch
+    bool training = false;
+    thread_team* team = nullptr;  // null: run on the calling thread
+    random_generator* rng = nullptr;
+
+    // The frame of a child whose slices start at these offsets (saved offsets are per sample).
+    frame child(std::size_t param_offset, std::size_t state_offset, std::size_t saved_offset) const {
+        frame f = *this;
+        f.params = params + param_offset;
+        if (grads) f.grads = grads + param_offset;
+        f.state = state + state_offset;
+        f.saved = saved + saved_offset * n;
+        if (dsaved) f.dsaved = dsaved + saved_offset * n;
+        return f;
+    }
+
+    T* temp_of(std::size_t thread) const { return temp + thread * temp_stride; }
+    T* grads_of(std::size_t thread) const { return grads + thread * grad_stride; }
+
+    // Runs fn(begin, end, thread) over the samples [0, n), split across the team.
+    template <class F>
+    void for_samples(F&& fn) const {
+        if (team) team->run(n, fn);
+        else fn(std::size_t{0}, n, std::size_t{0});
+    }
+};
+
+// A named tensor of a layer, for the cost table, weights files and NumPy interchange.
+struct tensor_info {
+    std::string_view layer;      // layer type name, e.g. "conv2d"
+    std::string_view name;       // "weight", "bias", "gamma", "running_mean", ...
+    std::array<std::size_t, 4> dims{};
+    std::size_t rank = 0;
+    std::size_t offset = 0;      // into the parameter array, or the state array if !trainable
+    bool trainable = true;
+    std::size_t layer_index = 0; // position of the layer in the network's cost table
+    std::size_t size() const {
+        std::size_t s = 1;
+        for (std::size_t i = 0; i < rank; ++i) s *= dims[i];
+        return s;
+    }
+};
+
+template <class L>
+concept Layer = requires {
+    typename L::input_shape;
+    typename L::output_shape;
+    typename L::scalar;
+    { L::params } -> std::convertible_to<std::size_t>;
+    { L::state_size } -> std::convertible_to<std::size_t>;
+    { L::macs } -> std::convertible_to<std::size_t>;
+    { L::saved_per_sample } -> std::convertible_to<std::size_t>;
+    { L::temp_size } -> std::convertible_to<std::size_t>;
+    { L::name } -> std::convertible_to<std::string_view>;
+} && requires(frame<typename L::scalar> const& f, typename L::scalar* p, typename L::scalar const* c,
+              random_generator& rng) {
+    L::init(p, p, rng);
+    L::forward(f, c, p);
+    L::backward(f, c, c, c, p);
+};
+
+// The bound layer of spec S on input shape In with scalar type T.
+template <class S, Shape In, class T>
+using bind = typename S::template bind<In, T>;
+
+// A leaf layer: no children. Gives the default for_each_layer (visit itself).
+struct leaf_layer {
+    template <class Self, class F>
+    static constexpr void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
+        f.template operator()<Self>(param_offset, state_offset, depth);
+    }
+};
+
+// Calls f.template operator()<Leaf>(param_offset, state_offset, depth) for every leaf layer of
+// L, in order, with offsets into the whole network's parameter and state arrays.
+template <class L, class F>
+constexpr void for_each_layer(F&& f, std::size_t param_offset = 0, std::size_t state_offset = 0, std::size_t depth = 0) {
+    L::template visit<L>(f, param_offset, state_offset, depth);
+}
+
+namespace detail {
+// Fills a tensor_info (helper for the layers' for_each_tensor).
+inline tensor_info tensor(std::string_view layer, std::string_view name, std::size_t offset,
+                          std::initializer_list<std::size_t> dims, bool trainable = true) {
+    tensor_info t;
+    t.layer = layer;
+    t.name = name;
+    t.offset = offset;
+    t.trainable = trainable;
+    for (std::size_t d : dims) t.dims[t.rank++] = d;
+    return t;
+}
+}  // namespace detail
+
+}  // namespace mien
+// ---- end mien/core/layer.hpp ----
+// ---- begin mien/core/vector_ops.hpp ----
+// mien/core/vector_ops.hpp -- element-wise loops over contiguous channels, vectorised.
+//
+// Each helper runs full SIMD registers with xsimd and finishes the tail (lengths that are not
+// a multiple of the register width) with scalar code, so any channel count works.
+
+#include <cstddef>
+
+// ---- begin mien/core/simd.hpp ----
+// mien/core/simd.hpp -- the one place that includes xsimd.
+//
+// Kernels use simd_batch<T>: the widest SIMD register type the compiler was told it may use
+// (-march=native gives AVX-512 on the reference machine; plain x86-64 gives SSE2). Scalar
+// types xsimd does not vectorise fall back to a batch of one.
+
+#include <cstddef>
+#include <xsimd/xsimd.hpp>
+
+namespace mien::detail {
+
+template <class T>
+using simd_batch = xsimd::batch<T>;
+
+template <class T>
+constexpr std::size_t simd_width = simd_batch<T>::size;
+
+}  // namespace mien::detail
+// ---- end mien/core/simd.hpp ----
+
+namespace mien::detail {
+
+// acc[i] += a[i] * b[i]
+template <class T>
+inline void multiply_add(std::size_t n, T const* a, T const* b, T* acc) {
+    using batch = simd_batch<T>;
+    std::size_t i = 0;
+    for (std::size_t const full = n - n % batch::size; i < full; i += batch::size) {
+        auto r = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), batch::load_unaligned(acc + i));
+        r.store_unaligned(acc + i);
+    }
+    for (; i < n; ++i) acc[i] += a[i] * b[i];
+}
+
+// acc[i] += a[i]
+template <class T>
+inline void add_to(std::size_t n, T const* a, T* acc) {
+    using batch = simd_batch<T>;
+    std::size_t i = 0;
+    for (std::size_t const full = n - n % batch::size; i < full; i += batch::size)
+        (batch::load_unaligned(acc + i) + batch::load_unaligned(a + i)).store_unaligned(acc + i);
+    for (; i < n; ++i) acc[i] += a[i];
+}
+
+// out[i] = a[i] + b[i]
+template <class T>
+inline void add(std::size_t n, T const* a, T const* b, T* out) {
+    using batch = simd_batch<T>;
+    std::size_t i = 0;
+    for (std::size_t const full = n - n % batch::size; i < full; i += batch::size)
+        (batch::load_unaligned(a + i) + batch::load_unaligned(b + i)).store_unaligned(out + i);
+    for (; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+template <class T>
+inline void copy(std::size_t n, T const* from, T* to) {
+    for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
+}
+
+template <class T>
+inline void fill(std::size_t n, T value, T* to) {
+    for (std::size_t i = 0; i < n; ++i) to[i] = value;
+}
+
+// Transposes a rows x cols row-major matrix (leading dimension ld) into cols x rows.
+template <class T>
+inline void transpose(std::size_t rows, std::size_t cols, T const* from, std::size_t ld, T* to) {
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) to[c * rows + r] = from[r * ld + c];
+}
+
+}  // namespace mien::detail
+// ---- end mien/core/vector_ops.hpp ----
+// ---- begin mien/blocks/sequential.hpp ----
+// mien/blocks/sequential.hpp -- layers applied one after another.
+//
+// sequential<conv2d<32, 3>, batch_norm, relu, max_pool<2>> binds each spec to the output shape
+// of the one before it, so shapes flow through at compile time. It is a layer itself: params,
+// macs and state are the sums of its children; it saves every intermediate output (backward
+// needs them) plus what its children save. Its frame is carved into the children's slices by
+// compile-time offsets.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+
+namespace mien {
+
+namespace detail {
+
+template <class... Ts>
+struct type_list {};
+
+// Binds Specs... in turn, each to the output shape of the previous one.
+template <Shape In, class T, class... Specs>
+struct chain {
+    using layers = type_list<>;
+    using output_shape = In;
+};
+template <Shape In, class T, class First, class... Rest>
+struct chain<In, T, First, Rest...> {
+    using head = bind<First, In, T>;
+    using tail = chain<typename head::output_shape, T, Rest...>;
+    using output_shape = typename tail::output_shape;
+    template <class... Ls>
+    static type_list<head, Ls...> prepend(type_list<Ls...>);
+    using layers = decltype(prepend(typename tail::layers{}));
+};
+
+template <std::size_t N>
+constexpr std::array<std::size_t, N + 1> prefix_sums(std::array<std::size_t, N> v) {
+    std::array<std::size_t, N + 1> out{};
+    for (std::size_t i = 0; i < N; ++i) out[i + 1] = out[i] + v[i];
+    return out;
+}
+
+}  // namespace detail
+
+template <Shape In, class T, class Layers>
+struct sequential_layer;
+
+template <Shape In, class T, class... Ls>
+struct sequential_layer<In, T, detail::type_list<Ls...>> {
+    static_assert(sizeof...(Ls) > 0, "sequential: needs at least one layer");
+    static constexpr std::size_t count = sizeof...(Ls);
+    using input_shape = In;
+    using layer_types = detail::type_list<Ls...>;
+    template <std::size_t I>
+    using layer = std::tuple_element_t<I, std::tuple<Ls...>>;
+    using output_shape = typename layer<count - 1>::output_shape;
+    using scalar = T;
+    static constexpr std::string_view name = "sequential";
+
+    static constexpr std::size_t params = (Ls::params + ...);
+    static constexpr std::size_t state_size = (Ls::state_size + ...);
+    static constexpr std::size_t macs = (Ls::macs + ...);
+    static constexpr std::size_t temp_size = std::max({Ls::temp_size...});
+
+    // Offsets of each child's parameters and state.
+    static constexpr auto param_at = detail::prefix_sums(std::array<std::size_t, count>{Ls::params...});
+    static constexpr auto state_at = detail::prefix_sums(std::array<std::size_t, count>{Ls::state_size...});
+    // Saved layout per sample: [child 0 saved][output 0][child 1 saved][output 1]...[child N-1 saved]
+    // (the last output is the caller's y).
+    static constexpr std::array<std::size_t, count> saved_block{
+        (Ls::saved_per_sample + Ls::output_shape::size)...};
+    static constexpr auto saved_at = detail::prefix_sums(saved_block);
+    static constexpr std::size_t saved_per_sample = saved_at[count] - layer<count - 1>::output_shape::size;
+
+    static frame<T> child(frame<T> const& f, std::size_t i) { return f.child(param_at[i], state_at[i], saved_at[i]); }
+    template <std::size_t I>
+    static T* output_of(frame<T> const& f, T* y) {
+        if constexpr (I + 1 == count) return y;
+        else return f.saved + f.n * (saved_at[I] + layer<I>::saved_per_sample);
+    }
+    template <std::size_t I>
+    static T* doutput_of(frame<T> const& f) {
+        return f.dsaved + f.n * (saved_at[I] + layer<I>::saved_per_sample);
+    }
+
+    static void init(T* p, T* s, random_generator& rng) {
+        std::size_t i = 0;
+        ((Ls::init(p + param_at[i], s + state_at[i], rng), ++i), ...);
+    }
+
+    template <class Self, class F>
+    static constexpr void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
+        std::size_t i = 0;
+        ((Ls::template visit<Ls>(f, param_offset + param_at[i], state_offset + state_at[i], depth + 1), ++i), ...);
+    }
+
+    template <class V>
+    static void for_each_tensor(V&&) {}  // the children describe their own tensors
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        forward_from<0>(f, x, y);
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const* y, T const* dy, T* dx) {
+        backward_from<count - 1>(f, x, y, dy, dx);
+    }
+
+private:
+    template <std::size_t I>
+    static void forward_from(frame<T> const& f, T const* in, T* y) {
+        T* out = output_of<I>(f, y);
+        layer<I>::forward(child(f, I), in, out);
+        if constexpr (I + 1 < count) forward_from<I + 1>(f, out, y);
+    }
+
+    template <std::size_t I>
+    static void backward_from(frame<T> const& f, T const* x, T const* y, T const* dout, T* dx) {
+        T const* in = x;
+        if constexpr (I > 0) in = output_of<I - 1>(f, nullptr);
+        T const* out = I + 1 == count ? y : output_of<I>(f, nullptr);
+        if constexpr (I > 0) {
+            T* din = doutput_of<I - 1>(f);
+            layer<I>::backward(child(f, I), in, out, dout, din);
+            backward_from<I - 1>(f, x, y, din, dx);
+        } else {
+            layer<I>::backward(child(f, I), in, out, dout, dx);
+        }
+    }
+};
+
+// sequential<Specs...>: a spec, like any layer.
+template <class... Specs>
+struct sequential {
+    template <Shape In, class T>
+    using bind = sequential_layer<In, T, typename detail::chain<In, T, Specs...>::layers>;
+};
+
+}  // namespace mien
+// ---- end mien/blocks/sequential.hpp ----
+
+namespace mien {
+
+template <Shape In, class T, class... Bs>
+struct concat_layer {
+    static_assert(sizeof...(Bs) > 0, "concat: needs at least one branch");
+    static constexpr std::size_t count = sizeof...(Bs);
+    template <std::size_t I>
+    using branch = std::tuple_element_t<I, std::tuple<Bs...>>;
+    using first = typename branch<0>::output_shape;
+    static_assert(((Bs::output_shape::height == first::height) && ...), "concat: branch output heights differ");
+    static_assert(((Bs::output_shape::width == first::width) && ...), "concat: branch output widths differ");
+
+    static constexpr std::size_t channels = (Bs::output_shape::channels + ...);
+    using input_shape = In;
+    using output_shape = shape<first::height, first::width, channels>;
+    using scalar = T;
+    static constexpr std::string_view name = "concat";
+    static constexpr std::size_t params = (Bs::params + ...);
+    static constexpr std::size_t state_size = (Bs::state_size + ...);
+    static constexpr std::size_t macs = (Bs::macs + ...);
+    static constexpr std::size_t temp_size = std::max({Bs::temp_size...});
+    static constexpr auto param_at = detail::prefix_sums(std::array<std::size_t, count>{Bs::params...});
+    static constexpr auto state_at = detail::prefix_sums(std::array<std::size_t, count>{Bs::state_size...});
+    static constexpr auto channel_at = detail::prefix_sums(std::array<std::size_t, count>{Bs::output_shape::channels...});
+    // Saved per sample, per branch: [branch saved][branch output][its input gradient]
+    static constexpr auto saved_at = detail::prefix_sums(
+        std::array<std::size_t, count>{(Bs::saved_per_sample + Bs::output_shape::size + In::size)...});
+    static constexpr std::size_t saved_per_sample = saved_at[count];
+
+    static frame<T> child(frame<T> const& f, std::size_t i) { return f.child(param_at[i], state_at[i], saved_at[i]); }
+    template <std::size_t I>
+    static T* out_of(frame<T> const& f) { return f.saved + f.n * (saved_at[I] + branch<I>::saved_per_sample); }
+    template <std::size_t I>
+    static T* dout_of(frame<T> const& f) { return f.dsaved + f.n * (saved_at[I] + branch<I>::saved_per_sample); }
+    template <std::size_t I>
+    static T* din_of(frame<T> const& f) {
+        return f.dsaved + f.n * (saved_at[I] + branch<I>::saved_per_sample + branch<I>::output_shape::size);
+    }
+
+    static void init(T* p, T* s, random_generator& rng) {
+        std::size_t i = 0;
+        ((Bs::init(p + param_at[i], s + state_at[i], rng), ++i), ...);
+    }
+
+    template <class Self, class F>
+    static constexpr void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
+        std::size_t i = 0;
+        ((Bs::template visit<Bs>(f, param_offset + param_at[i], state_offset + state_at[i], depth + 1), ++i), ...);
+    }
+    template <class V>
+    static void for_each_tensor(V&&) {}
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((branch<I>::forward(child(f, I), x, out_of<I>(f)), interleave<I>(f, y)), ...);
+        }(std::make_index_sequence<count>{});
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        if (dx) detail::fill(f.n * In::size, T(0), dx);
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (backward_branch<I>(f, x, dy, dx), ...);
+        }(std::make_index_sequence<count>{});
+    }
+
+private:
+    // Copies branch I's channels into their place in every output pixel.
+    template <std::size_t I>
+    static void interleave(frame<T> const& f, T* y) {
+        constexpr std::size_t c = branch<I>::output_shape::channels;
+        T const* src = out_of<I>(f);
+        for (std::size_t p = 0; p < f.n * first::pixels; ++p) detail::copy(c, src + p * c, y + p * channels + channel_at[I]);
+    }
+
+    template <std::size_t I>
+    static void backward_branch(frame<T> const& f, T const* x, T const* dy, T* dx) {
+        constexpr std::size_t c = branch<I>::output_shape::channels;
+        T* dout = dout_of<I>(f);
+        for (std::size_t p = 0; p < f.n * first::pixels; ++p) detail::copy(c, dy + p * channels + channel_at[I], dout + p * c);
+        T* din = dx ? din_of<I>(f) : nullptr;
+        branch<I>::backward(child(f, I), x, out_of<I>(f), dout, din);
+        if (dx) detail::add_to(f.n * In::size, din, dx);
+    }
+};
+
+// concat<Branches...>
+template <class... Branches>
+struct concat {
+    template <Shape In, class T>
+    using bind = concat_layer<In, T, mien::bind<Branches, In, T>...>;
+};
+
+}  // namespace mien
+// ---- end mien/blocks/concat.hpp ----
+// ---- begin mien/blocks/residual.hpp ----
+// mien/blocks/residual.hpp -- a branch plus a shortcut: y = shortcut(x) + branch(x).
+//
+// residual<Branch> uses the identity shortcut (the paper's separable blocks:
+// y = x + BN(PW(DW(x))), the ReLU follows outside). residual<Branch, Shortcut> projects the
+// shortcut (for example sequential<pointwise<64>, batch_norm>) when the branch changes the
+// shape. Both paths must end in the same shape; the check names the differing dimension.
+// params, macs, state: those of branch and shortcut. Backward: dx = dbranch(dy) + dshortcut(dy).
+
+#include <algorithm>
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+// The identity shortcut (a layer of its own, so residual has one code path).
+template <Shape In, class T>
+struct identity_layer : leaf_layer {
+    using input_shape = In;
+    using output_shape = In;
+    using scalar = T;
+    static constexpr std::string_view name = "identity";
+    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
+    static void init(T*, T*, random_generator&) {}
+    template <class V>
+    static void for_each_tensor(V&&) {}
+    static void forward(frame<T> const& f, T const* x, T* y) { detail::copy(f.n * In::size, x, y); }
+    static void backward(frame<T> const& f, T const*, T const*, T const* dy, T* dx) {
+        if (dx) detail::copy(f.n * In::size, dy, dx);
+    }
+};
+
+struct identity {
+    template <Shape In, class T>
+    using bind = identity_layer<In, T>;
+};
+
+template <Shape In, class T, class B, class S>
+struct residual_layer {
+    static_assert(B::output_shape::height == S::output_shape::height, "residual: branch output height != shortcut height");
+    static_assert(B::output_shape::width == S::output_shape::width, "residual: branch output width != shortcut width");
+    static_assert(B::output_shape::channels == S::output_shape::channels,
+                  "residual: branch output channels != shortcut channels");
+    using input_shape = In;
+    using output_shape = plain_shape<typename B::output_shape>;
+    using scalar = T;
+    static constexpr std::string_view name = "residual";
+    static constexpr std::size_t params = B::params + S::params;
+    static constexpr std::size_t state_size = B::state_size + S::state_size;
+    static constexpr std::size_t macs = B::macs + S::macs;
+    static constexpr std::size_t temp_size = std::max(B::temp_size, S::temp_size);
+    // Saved per sample: [branch saved][branch out][shortcut saved][shortcut out][dx of shortcut]
+    static constexpr std::size_t out = output_shape::size;
+    static constexpr std::size_t shortcut_at = B::saved_per_sample + out;
+    static constexpr std::size_t spare_at = shortcut_at + S::saved_per_sample + out;
+    static constexpr std::size_t saved_per_sample = spare_at + In::size;
+
+    static frame<T> branch(frame<T> const& f) { return f.child(0, 0, 0); }
+    static frame<T> shortcut(frame<T> const& f) { return f.child(B::params, B::state_size, shortcut_at); }
+    static T* branch_out(frame<T> const& f) { return f.saved + f.n * B::saved_per_sample; }
+    static T* shortcut_out(frame<T> const& f) { return f.saved + f.n * (shortcut_at + S::saved_per_sample); }
+
+    static void init(T* p, T* s, random_generator& rng) {
+        B::init(p, s, rng);
+        S::init(p + B::params, s + B::state_size, rng);
+    }
+
+    template <class Self, class F>
+    static constexpr void visit(F&& f, std::size_t param_offset, std::size_t state_offset, std::size_t depth) {
+        B::template visit<B>(f, param_offset, state_offset, depth + 1);
+        S::template visit<S>(f, param_offset + B::params, state_offset + B::state_size, depth + 1);
+    }
+    template <class V>
+    static void for_each_tensor(V&&) {}
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        B::forward(branch(f), x, branch_out(f));
+        S::forward(shortcut(f), x, shortcut_out(f));
+        detail::add(f.n * out, branch_out(f), shortcut_out(f), y);
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        // The sum passes dy unchanged to both paths.
+        B::backward(branch(f), x, branch_out(f), dy, dx);
+        T* spare = dx ? f.dsaved + f.n * spare_at : nullptr;
+        S::backward(shortcut(f), x, shortcut_out(f), dy, spare);
+        if (dx) detail::add_to(f.n * In::size, spare, dx);
+    }
+};
+
+// residual<Branch, Shortcut = identity>
+template <class Branch, class Shortcut = identity>
+struct residual {
+    template <Shape In, class T>
+    using bind = residual_layer<In, T, mien::bind<Branch, In, T>, mien::bind<Shortcut, In, T>>;
+};
+
+}  // namespace mien
+// ---- end mien/blocks/residual.hpp ----
+// ---- begin mien/core/error.hpp ----
+// mien/core/error.hpp -- how mien reports bad run-time input.
+//
+// Hosted builds throw mien::error (a std::runtime_error) whose message names what was expected
+// and what was found. Builds with -fno-exceptions print the same message to stderr and abort:
+// embedded users get a loud stop instead of silent garbage.
+
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#define MIEN_HAS_EXCEPTIONS 1
+#include <stdexcept>
+#include <string>
+#else
+#define MIEN_HAS_EXCEPTIONS 0
+#endif
+
+namespace mien {
+
+#if MIEN_HAS_EXCEPTIONS
+class error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+#endif
+
+// Raise an error with a printf-style message (no heap in the no-exceptions path).
+template <class... Args>
+[[noreturn]] inline void fail(char const* format, Args... args) {
+    char message[512];
+    if constexpr (sizeof...(Args) == 0) {
+        std::snprintf(message, sizeof message, "%s", format);
+    } else {
+        std::snprintf(message, sizeof message, format, args...);
+    }
+#if MIEN_HAS_EXCEPTIONS
+    throw error(message);
+#else
+    std::fprintf(stderr, "mien: %s\n", message);
+    std::abort();
+#endif
+}
+
+// The common case: a buffer of the wrong size.
+[[noreturn]] inline void fail_size(char const* where, std::size_t expected, std::size_t found) {
+    fail("%s: expected %zu values, found %zu", where, expected, found);
+}
+
+}  // namespace mien
+// ---- end mien/core/error.hpp ----
+// ---- begin mien/core/gemm.hpp ----
+// mien/core/gemm.hpp -- the matrix product every heavy layer reduces to.
+//
+//   C[i][j] (+)= sum_k A(i, k) * B[k][j]      i < M, j < N, k < K
+//
+// A is read through two strides (A(i, k) = A[i * a_row + k * a_col]) so A or A^T can be used
+// without copying; B and C are row-major with leading dimensions ldb and ldc. Convolutions
+// (via im2col), pointwise and dense layers, and the attention products all call this.
+//
+// gemm_reference is the plain triple loop the tests compare against; gemm is the
+// register-blocked xsimd kernel: MR rows of C by NV SIMD registers of columns stay in registers
+// while k runs, so each loaded B vector feeds MR fused multiply-adds.
+
+#include <cstddef>
+
+
+namespace mien {
+
+struct gemm_args {
+    std::size_t a_row, a_col;  // strides of A
+    std::size_t ldb, ldc;      // leading dimensions of B and C
+};
+
+template <class T>
+void gemm_reference(std::size_t M, std::size_t N, std::size_t K, T const* A, T const* B, T* C, gemm_args s,
+                    bool accumulate) {
+    for (std::size_t i = 0; i < M; ++i)
+        for (std::size_t j = 0; j < N; ++j) {
+            T sum = accumulate ? C[i * s.ldc + j] : T(0);
+            for (std::size_t k = 0; k < K; ++k) sum += A[i * s.a_row + k * s.a_col] * B[k * s.ldb + j];
+            C[i * s.ldc + j] = sum;
+        }
+}
+
+namespace detail {
+
+// One MR x (NV * width) block of C, all of k.
+template <std::size_t MR, std::size_t NV, class T>
+inline void gemm_block(std::size_t K, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
+    using batch = simd_batch<T>;
+    constexpr std::size_t V = batch::size;
+    batch acc[MR][NV];
+    for (std::size_t r = 0; r < MR; ++r)
+        for (std::size_t v = 0; v < NV; ++v)
+            acc[r][v] = accumulate ? batch::load_unaligned(C + r * s.ldc + v * V) : batch(T(0));
+    for (std::size_t k = 0; k < K; ++k) {
+        batch b[NV];
+        for (std::size_t v = 0; v < NV; ++v) b[v] = batch::load_unaligned(B + k * s.ldb + v * V);
+        for (std::size_t r = 0; r < MR; ++r) {
+            batch const a(A[r * s.a_row + k * s.a_col]);
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(a, b[v], acc[r][v]);
+        }
+    }
+    for (std::size_t r = 0; r < MR; ++r)
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_unaligned(C + r * s.ldc + v * V);
+}
+
+// All rows for one column panel of NV vectors, MR rows at a time, then the leftover rows.
+template <std::size_t MR, std::size_t NV, class T>
+inline void gemm_panel(std::size_t M, std::size_t K, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
+    std::size_t i = 0;
+    for (; i + MR <= M; i += MR) gemm_block<MR, NV>(K, A + i * s.a_row, B, C + i * s.ldc, s, accumulate);
+    for (; i < M; ++i) gemm_block<1, NV>(K, A + i * s.a_row, B, C + i * s.ldc, s, accumulate);
+}
+
+}  // namespace detail
+
+template <class T>
+void gemm(std::size_t M, std::size_t N, std::size_t K, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
+    constexpr std::size_t V = detail::simd_width<T>;
+    std::size_t j = 0;
+    // Wide panels first (4 registers of columns, 4 rows), then 2, then 1, then a scalar tail.
+    for (; j + 4 * V <= N; j += 4 * V) detail::gemm_panel<4, 4>(M, K, A, B + j, C + j, s, accumulate);
+    for (; j + 2 * V <= N; j += 2 * V) detail::gemm_panel<6, 2>(M, K, A, B + j, C + j, s, accumulate);
+    for (; j + V <= N; j += V) detail::gemm_panel<8, 1>(M, K, A, B + j, C + j, s, accumulate);
+    if (j < N) gemm_reference(M, N - j, K, A, B + j, C + j, s, accumulate);
+}
+
+}  // namespace mien
+// ---- end mien/core/gemm.hpp ----
+// ---- begin mien/core/network.hpp ----
+// mien/core/network.hpp -- a whole model: one type, its parameters and its batch-1 workspace.
+//
+//   using net_t = mien::network<mien::input<48, 48, 1>, mien::conv2d<32, 3>, mien::relu, ...>;
+//   static_assert(net_t::macs == ...);      // shapes and costs are compile-time constants
+//   net_t net;  net.init(seed);             // every buffer is a member: no heap, ever
+//   auto const& p = net.predict(face);      // softmax probabilities
+//
+// The layer specs are bound in order to the input shape; a mis-wired network does not compile.
+// Training state (batch workspace, gradients, optimiser moments) lives in mien::trainer.
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <span>
+#include <string_view>
+
+// ---- begin mien/core/softmax.hpp ----
+// mien/core/softmax.hpp -- numerically stable softmax and its backward, row by row.
+
+#include <cmath>
+#include <cstddef>
+
+namespace mien::detail {
+
+// p = softmax(z) over n values (max subtracted first, so large logits cannot overflow).
+template <class T>
+inline void softmax(std::size_t n, T const* z, T* p) {
+    T m = z[0];
+    for (std::size_t i = 1; i < n; ++i) m = z[i] > m ? z[i] : m;
+    T sum = 0;
+    for (std::size_t i = 0; i < n; ++i) sum += (p[i] = std::exp(z[i] - m));
+    for (std::size_t i = 0; i < n; ++i) p[i] /= sum;
+}
+
+// dz = p * (dp - sum(dp * p)): the gradient through p = softmax(z).
+template <class T>
+inline void softmax_backward(std::size_t n, T const* p, T const* dp, T* dz) {
+    T dot = 0;
+    for (std::size_t i = 0; i < n; ++i) dot += dp[i] * p[i];
+    for (std::size_t i = 0; i < n; ++i) dz[i] = p[i] * (dp[i] - dot);
+}
+
+}  // namespace mien::detail
+// ---- end mien/core/softmax.hpp ----
+
+namespace mien {
+
+template <class T, Shape In, class... Specs>
+class basic_network {
+public:
+    using body = bind<sequential<Specs...>, In, T>;
+    static_assert(Layer<body>);
+    using scalar = T;
+    using input_shape = In;
+    using output_shape_type = typename body::output_shape;
+    static constexpr output_shape_type output_shape{};
+    static constexpr In input{};
+
+    static constexpr std::size_t inputs = In::size;
+    static constexpr std::size_t outputs = output_shape_type::size;
+    static constexpr std::size_t params = body::params;
+    static constexpr std::size_t state_size = body::state_size;
+    static constexpr std::size_t macs = body::macs;
+    static constexpr std::size_t saved_per_sample = body::saved_per_sample;
+    static constexpr std::size_t temp_size = body::temp_size;
+
+    // Memory, in bytes. Workspace = activations kept for backward, outputs and per-thread scratch.
+    static constexpr std::size_t parameter_bytes = (params + state_size) * sizeof(T);
+    static constexpr std::size_t workspace_bytes(std::size_t batch, std::size_t threads = 1) {
+        return (batch * (saved_per_sample + outputs) + threads * temp_size) * sizeof(T);
+    }
+    static constexpr std::size_t inference_bytes = workspace_bytes(1) + 2 * outputs * sizeof(T);
+    // Training at batch B: activations and their gradients, logits and their gradients,
+    // per-thread gradients and scratch, and two optimiser moments (Adam).
+    template <std::size_t B, std::size_t Threads = 1>
+    static constexpr std::size_t training_bytes =
+        (2 * B * (saved_per_sample + outputs) + B * outputs + Threads * (temp_size + params) + 2 * params) * sizeof(T);
+
+    basic_network() { init(0); }
+
+    // Fresh random parameters (deterministic for a seed) and reset running statistics.
+    void init(std::uint64_t seed) {
+        random_generator rng(seed);
+        body::init(params_.data(), state_.data(), rng);
+    }
+
+    std::span<T, params> parameters() { return params_; }
+    std::span<T const, params> parameters() const { return params_; }
+    std::span<T, state_size> state() { return state_; }
+    std::span<T const, state_size> state() const { return state_; }
+
+    // Sets the rate of every dropout layer (0 <= rate < 1).
+    void set_dropout_rate(double rate) {
+        if (!(rate >= 0.0 && rate < 1.0)) fail("set_dropout_rate: expected a rate in [0, 1), found %g", rate);
+        for_each_tensor([&](tensor_info const& t) {
+            if (t.layer == "dropout" && t.name == "rate") state_[t.offset] = T(rate);
+        });
+    }
+
+    // Softmax probabilities for one input (H*W*C values, HWC order, pixels scaled to [0, 1]).
+    std::array<T, outputs> const& predict(std::span<T const, inputs> x) {
+        forward_one(x.data());
+        detail::softmax(outputs, logits_.data(), probs_.data());
+        return probs_;
+    }
+    // Same, for a run-time sized buffer: its size is checked.
+    std::array<T, outputs> const& predict(std::span<T const> x) {
+        if (x.size() != inputs) fail_size("predict: input", inputs, x.size());
+        return predict(std::span<T const, inputs>(x.data(), inputs));
+    }
+    template <class Container>
+        requires requires(Container const& c) { c.data(); c.size(); }
+    std::array<T, outputs> const& predict(Container const& c) {
+        return predict(std::span<T const>(c.data(), c.size()));
+    }
+
+    // The raw outputs (logits) of the last forward pass.
+    std::array<T, outputs> const& logits() const { return logits_; }
+
+    // Calls f(tensor_info) for every named tensor, with offsets into parameters() / state().
+    template <class F>
+    void for_each_tensor(F&& f) const {
+        std::size_t index = 0;
+        for_each_layer<body>([&]<class L>(std::size_t p, std::size_t s, std::size_t) {
+            L::for_each_tensor([&](tensor_info t) {
+                t.offset += t.trainable ? p : s;
+                t.layer_index = index;
+                f(t);
+            });
+            ++index;
+        });
+    }
+
+    // Prints every layer with its output shape, parameters and MACs, then the totals.
+    static void print_cost_table(std::FILE* out = stdout) {
+        std::fprintf(out, "%-4s %-24s %-14s %12s %14s\n", "#", "layer", "output", "params", "MACs");
+        std::size_t index = 0;
+        for_each_layer<body>([&]<class L>(std::size_t, std::size_t, std::size_t) {
+            using S = typename L::output_shape;
+            char shape_text[48];
+            std::snprintf(shape_text, sizeof shape_text, "%zux%zux%zu", S::height, S::width, S::channels);
+            std::fprintf(out, "%-4zu %-24.*s %-14s %12zu %14zu\n", index++, int(L::name.size()), L::name.data(),
+                         shape_text, std::size_t(L::params), std::size_t(L::macs));
+        });
+        std::fprintf(out, "total: %zu params (+%zu running statistics), %zu MACs per sample\n", params, state_size - dropout_states(), macs);
+        std::fprintf(out, "memory: %zu B parameters, %zu B inference workspace (batch 1)\n", parameter_bytes, inference_bytes);
+    }
+
+    // Non-trainable values that are dropout rates rather than statistics.
+    static constexpr std::size_t dropout_states() {
+        std::size_t count = 0;
+        for_each_layer<body>([&]<class L>(std::size_t, std::size_t, std::size_t) {
+            if (L::name == "dropout") count += L::state_size;
+        });
+        return count;
+    }
+
+    // The frame of a batch-1 inference pass over this network's own storage.
+    frame<T> inference_frame() {
+        frame<T> f;
+        f.params = params_.data();
+        f.state = state_.data();
+        f.saved = saved_.data();
+        f.temp = temp_.data();
+        f.temp_stride = temp_size;
+        f.n = 1;
+        return f;
+    }
+
+private:
+    void forward_one(T const* x) { body::forward(inference_frame(), x, logits_.data()); }
+
+    std::array<T, params> params_{};
+    std::array<T, state_size> state_{};
+    std::array<T, saved_per_sample + 1> saved_{};
+    std::array<T, temp_size + 1> temp_{};
+    std::array<T, outputs> logits_{}, probs_{};
+};
+
+template <Shape In, class... Specs>
+using network = basic_network<float, In, Specs...>;
+
+}  // namespace mien
+// ---- end mien/core/network.hpp ----
+// ---- begin mien/layers/additive_attention.hpp ----
+// mien/layers/additive_attention.hpp -- additive (Bahdanau) attention, the paper's eq. (2).
+//
+//   E_ij = v^T tanh(Q_i W1 + Kt_j W2 + b),  B = softmax_rows(E),  O = B V
+// Input: the qkv_shape<H, W, D, D, Cv> of a qk_projection (N = H*W tokens); output HxWxCv.
+// Parameters W1 [D][D], W2 [D][D], b [D], v [D] (ARCHITECTURE.md section 2).
+// macs = 2*N*D*D (the two projections) + N*N*D (the v-dot of every pair) + N*N*Cv (B V); tanh
+// and softmax are not multiply-accumulates. Saves tanh(...) (N*N*D) and B (N*N) per sample.
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+
+// ---- begin mien/core/fast_math.hpp ----
+// mien/core/fast_math.hpp -- a vectorised tanh for float.
+//
+// Additive attention evaluates tanh N*N*D times per face (82,944 for the paper network), so a
+// scalar std::tanh would cost more than all the convolutions. This is a rational minimax
+// approximation x * P(x^2) / Q(x^2) on [-7.9, 7.9] (beyond that tanh is +-1 in float), with a
+// maximum error of a few float ulps. Double precision keeps std::tanh: the gradient checks
+// run in double and need tanh and its derivative 1 - tanh^2 to agree exactly.
+
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+
+
+namespace mien::detail {
+
+template <class B>
+inline B tanh_rational(B x) {
+    using T = typename B::value_type;
+    B const limit(T(7.90531110763549805));
+    x = xsimd::select(x > limit, limit, xsimd::select(x < -limit, -limit, x));
+    B const x2 = x * x;
+    B p(T(-2.76076847742355e-16));
+    p = xsimd::fma(p, x2, B(T(2.00018790482477e-13)));
+    p = xsimd::fma(p, x2, B(T(-8.60467152213735e-11)));
+    p = xsimd::fma(p, x2, B(T(5.12229709037114e-08)));
+    p = xsimd::fma(p, x2, B(T(1.48572235717979e-05)));
+    p = xsimd::fma(p, x2, B(T(6.37261928875436e-04)));
+    p = xsimd::fma(p, x2, B(T(4.89352455891786e-03)));
+    B q(T(1.19825839466702e-06));
+    q = xsimd::fma(q, x2, B(T(1.18534705686654e-04)));
+    q = xsimd::fma(q, x2, B(T(2.26843463243900e-03)));
+    q = xsimd::fma(q, x2, B(T(4.89352518554385e-03)));
+    return x * p / q;
+}
+
+// out[i] = tanh(a[i] + b[i]); returns sum_i out[i] * w[i].
+template <class T>
+inline T tanh_sum_dot(std::size_t n, T const* a, T const* b, T const* w, T* out) {
+    std::size_t i = 0;
+    T sum = 0;
+    if constexpr (std::is_same_v<T, float>) {
+        using batch = simd_batch<T>;
+        batch acc(T(0));
+        for (std::size_t const full = n - n % batch::size; i < full; i += batch::size) {
+            batch const h = tanh_rational(batch::load_unaligned(a + i) + batch::load_unaligned(b + i));
+            h.store_unaligned(out + i);
+            acc = xsimd::fma(h, batch::load_unaligned(w + i), acc);
+        }
+        alignas(64) T lanes[batch::size];
+        acc.store_aligned(lanes);
+        for (std::size_t l = 0; l < batch::size; ++l) sum += lanes[l];
+    }
+    for (; i < n; ++i) {
+        out[i] = std::tanh(a[i] + b[i]);
+        sum += out[i] * w[i];
+    }
+    return sum;
+}
+
+}  // namespace mien::detail
+// ---- end mien/core/fast_math.hpp ----
+
+namespace mien {
+
+template <Shape In, class T>
+struct additive_attention_layer : leaf_layer {
+    static_assert(detail::is_qkv_shape<In>::value,
+                  "additive_attention: input must be the query/key/value tokens of a qk_projection");
+    static_assert(In::query_width == In::key_width, "additive_attention: query width != key width");
+    static constexpr std::size_t N = In::pixels, D = In::query_width, Cv = In::value_width, width = In::channels;
+    static constexpr std::size_t q = 0, k = D, v = 2 * D;  // column offsets in a token row
+    static constexpr std::size_t w1 = 0, w2 = D * D, b = 2 * D * D, vv = 2 * D * D + D;  // parameter offsets
+    using input_shape = In;
+    using output_shape = shape<In::height, In::width, Cv>;
+    using scalar = T;
+    static constexpr std::string_view name = "additive_attention";
+    static constexpr std::size_t params = 2 * D * D + 2 * D;
+    static constexpr std::size_t state_size = 0;
+    static constexpr std::size_t macs = 2 * N * D * D + N * N * D + N * N * Cv;
+    static constexpr std::size_t saved_per_sample = N * N * D + N * N;
+    static constexpr std::size_t temp_size = Cv * N + 2 * N * N + 2 * N * D + D * D;
+
+    static void init(T* p, T*, random_generator& rng) {
+        double const limit = std::sqrt(6.0 / double(2 * D));
+        for (std::size_t i = 0; i < 2 * D * D; ++i) p[i] = T(rng.uniform(-limit, limit));
+        detail::fill(D, T(0), p + b);
+        double const lv = std::sqrt(6.0 / double(D + 1));
+        for (std::size_t i = 0; i < D; ++i) p[vv + i] = T(rng.uniform(-lv, lv));
+    }
+
+    template <class V>
+    static void for_each_tensor(V&& f) {
+        f(detail::tensor(name, "query_weight", w1, {D, D}));
+        f(detail::tensor(name, "key_weight", w2, {D, D}));
+        f(detail::tensor(name, "bias", b, {D}));
+        f(detail::tensor(name, "score", vv, {D}));
+    }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        T* pm = f.temp_of(0);  // Q W1 + b, N x D
+        T* rm = pm + N * D;    // K W2,     N x D
+        T* e = rm + N * D;     // scores,   N x N
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T* th = f.saved + s * saved_per_sample;  // tanh values, [i][j][D]
+            T* att = th + N * N * D;                  // B, N x N
+            for (std::size_t i = 0; i < N; ++i) detail::copy(D, f.params + b, pm + i * D);
+            gemm<T>(N, D, D, xs + q, f.params + w1, pm, {width, 1, D, D}, true);
+            gemm<T>(N, D, D, xs + k, f.params + w2, rm, {width, 1, D, D}, false);
+            for (std::size_t i = 0; i < N; ++i)
+                for (std::size_t j = 0; j < N; ++j)
+                    e[i * N + j] = detail::tanh_sum_dot(D, pm + i * D, rm + j * D, f.params + vv, th + (i * N + j) * D);
+            for (std::size_t i = 0; i < N; ++i) detail::softmax(N, e + i * N, att + i * N);
+            gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
+        }
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        T* vt = f.temp_of(0);     // V^T, Cv x N
+        T* datt = vt + Cv * N;    // dB, N x N
+        T* de = datt + N * N;     // dE, N x N
+        T* dp = de + N * N;       // dP, N x D
+        T* dr = dp + N * D;       // dR, N x D
+        T* wt = dr + N * D;       // W^T, D x D
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T const* dys = dy + s * output_shape::size;
+            T const* th = f.saved + s * saved_per_sample;
+            T const* att = th + N * N * D;
+            detail::transpose(N, Cv, xs + v, width, vt);
+            gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);  // dB = dO V^T
+            if (dx) gemm<T>(N, Cv, N, att, dys, dx + s * In::size + v, {1, N, Cv, width}, false);  // dV = B^T dO
+            for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, de + i * N);
+            detail::fill(2 * N * D, T(0), dp);
+            for (std::size_t i = 0; i < N; ++i)
+                for (std::size_t j = 0; j < N; ++j) {
+                    T const g = de[i * N + j];
+                    T const* t = th + (i * N + j) * D;
+                    for (std::size_t d = 0; d < D; ++d) {
+                        f.grads[vv + d] += g * t[d];
+                        T const dt = g * f.params[vv + d] * (T(1) - t[d] * t[d]);
+                        dp[i * D + d] += dt;
+                        dr[j * D + d] += dt;
+                    }
+                }
+            for (std::size_t i = 0; i < N; ++i) detail::add_to(D, dp + i * D, f.grads + b);
+            gemm<T>(D, D, N, xs + q, dp, f.grads + w1, {1, width, D, D}, true);  // dW1 += Q^T dP
+            gemm<T>(D, D, N, xs + k, dr, f.grads + w2, {1, width, D, D}, true);  // dW2 += K^T dR
+            if (!dx) continue;
+            T* dxs = dx + s * In::size;
+            detail::transpose(D, D, f.params + w1, D, wt);
+            gemm<T>(N, D, D, dp, wt, dxs + q, {D, 1, D, width}, false);  // dQ = dP W1^T
+            detail::transpose(D, D, f.params + w2, D, wt);
+            gemm<T>(N, D, D, dr, wt, dxs + k, {D, 1, D, width}, false);  // dK = dR W2^T
+        }
+    }
+};
+
+struct additive_attention {
+    template <Shape In, class T>
+    using bind = additive_attention_layer<In, T>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/additive_attention.hpp ----
+// ---- begin mien/layers/batch_norm.hpp ----
+// mien/layers/batch_norm.hpp -- batch normalisation over the channel axis.
+//
+//   training:  y = gamma * (x - mean_B) / sqrt(var_B + eps) + beta   (statistics of the batch,
+//              over samples and pixels), and running_* <- (1 - m) running_* + m * batch_*
+//   inference: the same with the running statistics.
+// Shape unchanged. Parameters gamma, beta [C]; state running_mean, running_var [C].
+// eps = 1e-5, momentum m = 0.1 and an unbiased running variance: PyTorch's conventions, so
+// weights move between the two without conversion. macs = 0: at inference BN folds into the
+// preceding convolution's weights (the cost model counts it there).
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T>
+struct batch_norm_layer : leaf_layer {
+    static constexpr std::size_t C = In::channels;
+    static constexpr std::size_t pixels = In::pixels;
+    using input_shape = In;
+    using output_shape = plain_shape<In>;
+    using scalar = T;
+    static constexpr std::string_view name = "batch_norm";
+    static constexpr double eps = 1e-5;
+    static constexpr double momentum = 0.1;
+    static constexpr std::size_t params = 2 * C;        // gamma, beta
+    static constexpr std::size_t state_size = 2 * C;    // running mean, running variance
+    static constexpr std::size_t macs = 0;
+    static constexpr std::size_t saved_per_sample = 2 * C;  // batch mean and 1/std (first 2C used)
+    static constexpr std::size_t temp_size = 0;
+
+    static void init(T* p, T* s, random_generator&) {
+        detail::fill(C, T(1), p);
+        detail::fill(C, T(0), p + C);
+        detail::fill(C, T(0), s);
+        detail::fill(C, T(1), s + C);
+    }
+
+    template <class V>
+    static void for_each_tensor(V&& v) {
+        v(detail::tensor(name, "gamma", 0, {C}));
+        v(detail::tensor(name, "beta", C, {C}));
+        v(detail::tensor(name, "running_mean", 0, {C}, false));
+        v(detail::tensor(name, "running_var", C, {C}, false));
+    }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        T* mean = f.saved;
+        T* inv_std = f.saved + C;
+        std::size_t const count = f.n * pixels;
+        if (f.training) {
+            // Two passes in double: the batch can hold 70,000 values per channel.
+            double sum[C] = {}, sq[C] = {};
+            for (std::size_t i = 0; i < count; ++i)
+                for (std::size_t c = 0; c < C; ++c) sum[c] += double(x[i * C + c]);
+            for (std::size_t c = 0; c < C; ++c) sum[c] /= double(count);
+            for (std::size_t i = 0; i < count; ++i)
+                for (std::size_t c = 0; c < C; ++c) {
+                    double const d = double(x[i * C + c]) - sum[c];
+                    sq[c] += d * d;
+                }
+            for (std::size_t c = 0; c < C; ++c) {
+                double const var = sq[c] / double(count);
+                mean[c] = T(sum[c]);
+                inv_std[c] = T(1.0 / std::sqrt(var + eps));
+                double const unbiased = count > 1 ? sq[c] / double(count - 1) : var;
+                f.state[c] = T((1 - momentum) * double(f.state[c]) + momentum * sum[c]);
+                f.state[C + c] = T((1 - momentum) * double(f.state[C + c]) + momentum * unbiased);
+            }
+        } else {
+            for (std::size_t c = 0; c < C; ++c) {
+                mean[c] = f.state[c];
+                inv_std[c] = T(1.0 / std::sqrt(double(f.state[C + c]) + eps));
+            }
+        }
+        // y = x * scale + shift per channel
+        T scale[C], shift[C];
+        for (std::size_t c = 0; c < C; ++c) {
+            scale[c] = f.params[c] * inv_std[c];
+            shift[c] = f.params[C + c] - mean[c] * scale[c];
+        }
+        for (std::size_t i = 0; i < count; ++i) {
+            detail::copy(C, shift, y + i * C);
+            detail::multiply_add(C, x + i * C, scale, y + i * C);
+        }
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        T const* mean = f.saved;
+        T const* inv_std = f.saved + C;
+        std::size_t const count = f.n * pixels;
+        double dbeta[C] = {}, dgamma[C] = {};
+        for (std::size_t i = 0; i < count; ++i)
+            for (std::size_t c = 0; c < C; ++c) {
+                double const xhat = (double(x[i * C + c]) - double(mean[c])) * double(inv_std[c]);
+                dbeta[c] += double(dy[i * C + c]);
+                dgamma[c] += double(dy[i * C + c]) * xhat;
+            }
+        for (std::size_t c = 0; c < C; ++c) {
+            f.grads[c] += T(dgamma[c]);
+            f.grads[C + c] += T(dbeta[c]);
+        }
+        if (!dx) return;
+        for (std::size_t i = 0; i < count; ++i)
+            for (std::size_t c = 0; c < C; ++c) {
+                double const g = double(f.params[c]) * double(inv_std[c]);
+                if (!f.training) {  // statistics are constants
+                    dx[i * C + c] = T(g * double(dy[i * C + c]));
+                    continue;
+                }
+                // d/dx of the normalisation, with the batch mean and variance depending on x.
+                double const xhat = (double(x[i * C + c]) - double(mean[c])) * double(inv_std[c]);
+                double const m = double(count);
+                dx[i * C + c] = T(g * (double(dy[i * C + c]) - dbeta[c] / m - xhat * dgamma[c] / m));
+            }
+    }
+};
+
+struct batch_norm {
+    template <Shape In, class T>
+    using bind = batch_norm_layer<In, T>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/batch_norm.hpp ----
+// ---- begin mien/layers/conv2d.hpp ----
+// mien/layers/conv2d.hpp -- normal 2-D convolution, and pointwise (1x1) convolution.
+//
+//   y[oy][ox][co] = b[co] + sum_{ky,kx,ci} x[oy*S + ky - P][ox*S + kx - P][ci] * w[ky][kx][ci][co]
+//
+// Shapes: HxWxCin -> OHxOWxF with OH = (H - K + 2P) / S + 1 (the paper's equation 1);
+// P = (K - 1) / 2 for `same`, 0 for `valid`. Weights are stored [K][K][Cin][F] (as Keras/TF).
+// macs = OH * OW * K * K * Cin * F: every tap counts, padded ones included.
+// Template parameters: Filters, Kernel, padding, Stride, Bias (false: no bias vector).
+//
+// Computed as im2col + gemm per sample: the patch matrix (OH*OW x K*K*Cin) times the weights
+// (K*K*Cin x F). Backward: dW += col^T dY, dcol = dY W^T, then col2im scatters dcol into dx.
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+enum class padding { same, valid };
+inline constexpr padding same = padding::same;
+inline constexpr padding valid = padding::valid;
+inline constexpr bool with_bias = true;
+
+namespace detail {
+struct conv2d_name { static constexpr std::string_view value = "conv2d"; };
+struct pointwise_name { static constexpr std::string_view value = "pointwise"; };
+
+// He-uniform initialisation: keeps the activation variance steady through ReLU layers.
+template <class T>
+inline void he_uniform(T* w, std::size_t count, std::size_t fan_in, random_generator& rng) {
+    double const limit = std::sqrt(6.0 / static_cast<double>(fan_in));
+    for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(rng.uniform(-limit, limit));
+}
+}  // namespace detail
+
+template <Shape In, class T, std::size_t F, std::size_t K, padding Pad, std::size_t S, bool Bias, class Name>
+struct conv2d_layer : leaf_layer {
+    static_assert(F > 0, "conv2d: the number of filters must be at least 1");
+    static_assert(K > 0, "conv2d: the kernel size must be at least 1");
+    static_assert(S > 0, "conv2d: the stride must be at least 1");
+    static_assert(Pad == padding::valid || K % 2 == 1, "conv2d: same padding needs an odd kernel size");
+    static constexpr std::size_t pad = Pad == padding::same ? (K - 1) / 2 : 0;
+    static_assert(K <= In::height + 2 * pad, "conv2d: kernel taller than the padded input");
+    static_assert(K <= In::width + 2 * pad, "conv2d: kernel wider than the padded input");
+
+    using input_shape = In;
+    using output_shape = shape<conv_output_extent(In::height, K, pad, S), conv_output_extent(In::width, K, pad, S), F>;
+    using scalar = T;
+    static constexpr std::string_view name = Name::value;
+
+    static constexpr std::size_t Cin = In::channels;
+    static constexpr std::size_t patch = K * K * Cin;           // one row of the patch matrix
+    static constexpr std::size_t P = output_shape::pixels;      // rows of the patch matrix
+    static constexpr bool direct = K == 1 && S == 1 && pad == 0;  // x is already the patch matrix
+    static constexpr std::size_t weights = patch * F;
+    static constexpr std::size_t params = weights + (Bias ? F : 0);
+    static constexpr std::size_t state_size = 0;
+    static constexpr std::size_t macs = P * patch * F;
+    static constexpr std::size_t saved_per_sample = 0;
+    static constexpr std::size_t temp_size = (direct ? 0 : 2 * P * patch) + weights;
+
+    static void init(T* p, T*, random_generator& rng) {
+        detail::he_uniform(p, weights, patch, rng);
+        if constexpr (Bias) detail::fill<T>(F, T(0), p + weights);
+    }
+
+    template <class V>
+    static void for_each_tensor(V&& v) {
+        v(detail::tensor(name, "weight", 0, {K, K, Cin, F}));
+        if constexpr (Bias) v(detail::tensor(name, "bias", weights, {F}));
+    }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* col = f.temp_of(t);
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T* ys = y + s * output_shape::size;
+                T const* a = xs;
+                if constexpr (!direct) {
+                    im2col(xs, col);
+                    a = col;
+                }
+                if constexpr (Bias)
+                    for (std::size_t p = 0; p < P; ++p) detail::copy(F, f.params + weights, ys + p * F);
+                gemm<T>(P, F, patch, a, f.params, ys, {patch, 1, F, F}, Bias);
+            }
+        };
+        f.for_samples(work);
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* col = f.temp_of(t);
+            T* dcol = direct ? nullptr : col + P * patch;
+            T* wt = direct ? col : dcol + P * patch;  // W^T, F x patch
+            T* g = f.grads_of(t);
+            if (dx) detail::transpose(patch, F, f.params, F, wt);
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T const* dys = dy + s * output_shape::size;
+                T const* a = xs;
+                if constexpr (!direct) {
+                    im2col(xs, col);
+                    a = col;
+                }
+                gemm<T>(patch, F, P, a, dys, g, {1, patch, F, F}, true);  // dW += col^T dY
+                if constexpr (Bias)
+                    for (std::size_t p = 0; p < P; ++p) detail::add_to(F, dys + p * F, g + weights);
+                if (!dx) continue;
+                T* dxs = dx + s * In::size;
+                if constexpr (direct) {
+                    gemm<T>(P, Cin, F, dys, wt, dxs, {F, 1, Cin, Cin}, false);
+                } else {
+                    gemm<T>(P, patch, F, dys, wt, dcol, {F, 1, patch, patch}, false);
+                    col2im(dcol, dxs);
+                }
+            }
+        };
+        f.for_samples(work);
+    }
+
+    // Patch matrix of one sample: row (oy, ox), column (ky, kx, ci); zeros where padded.
+    static void im2col(T const* x, T* col) {
+        for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+            for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                T* row = col + (oy * output_shape::width + ox) * patch;
+                for (std::size_t ky = 0; ky < K; ++ky) {
+                    std::ptrdiff_t const iy = std::ptrdiff_t(oy * S + ky) - std::ptrdiff_t(pad);
+                    for (std::size_t kx = 0; kx < K; ++kx) {
+                        std::ptrdiff_t const ix = std::ptrdiff_t(ox * S + kx) - std::ptrdiff_t(pad);
+                        T* dst = row + (ky * K + kx) * Cin;
+                        if (iy < 0 || ix < 0 || iy >= std::ptrdiff_t(In::height) || ix >= std::ptrdiff_t(In::width))
+                            detail::fill(Cin, T(0), dst);
+                        else
+                            detail::copy(Cin, x + (std::size_t(iy) * In::width + std::size_t(ix)) * Cin, dst);
+                    }
+                }
+            }
+    }
+
+    // The adjoint of im2col: adds every patch entry back onto the input pixel it came from.
+    static void col2im(T const* col, T* dx) {
+        detail::fill(In::size, T(0), dx);
+        for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+            for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                T const* row = col + (oy * output_shape::width + ox) * patch;
+                for (std::size_t ky = 0; ky < K; ++ky) {
+                    std::ptrdiff_t const iy = std::ptrdiff_t(oy * S + ky) - std::ptrdiff_t(pad);
+                    if (iy < 0 || iy >= std::ptrdiff_t(In::height)) continue;
+                    for (std::size_t kx = 0; kx < K; ++kx) {
+                        std::ptrdiff_t const ix = std::ptrdiff_t(ox * S + kx) - std::ptrdiff_t(pad);
+                        if (ix < 0 || ix >= std::ptrdiff_t(In::width)) continue;
+                        detail::add_to(Cin, row + (ky * K + kx) * Cin,
+                                       dx + (std::size_t(iy) * In::width + std::size_t(ix)) * Cin);
+                    }
+                }
+            }
+    }
+};
+
+// conv2d<Filters, Kernel, padding = same, Stride = 1, Bias = false>
+template <std::size_t Filters, std::size_t Kernel, padding Pad = same, std::size_t Stride = 1, bool Bias = false>
+struct conv2d {
+    template <Shape In, class T>
+    using bind = conv2d_layer<In, T, Filters, Kernel, Pad, Stride, Bias, detail::conv2d_name>;
+};
+
+// pointwise<Filters>: a 1x1 convolution, the second half of a separable convolution.
+template <std::size_t Filters, bool Bias = false>
+struct pointwise {
+    template <Shape In, class T>
+    using bind = conv2d_layer<In, T, Filters, 1, valid, 1, Bias, detail::pointwise_name>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/conv2d.hpp ----
+// ---- begin mien/layers/dense.hpp ----
+// mien/layers/dense.hpp -- fully connected layer on the flattened input.
+//
+//   y[o] = b[o] + sum_i x[i] * w[i][o]
+//
+// Shapes: any HxWxC (read as a vector of N = H*W*C values) -> 1x1xOut. Weights [N][Out], bias
+// [Out]. macs = N * Out. Template parameters: Out, ExpectedIn (0: accept any length; otherwise
+// the input length must equal it, which catches a network wired to the wrong width), Bias.
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T, std::size_t Out, std::size_t ExpectedIn, bool Bias>
+struct dense_layer : leaf_layer {
+    static constexpr std::size_t N = In::size;
+    static_assert(Out > 0, "dense: the number of outputs must be at least 1");
+    static_assert(ExpectedIn == 0 || N == ExpectedIn, "dense: input length differs from the declared input length");
+    using input_shape = In;
+    using output_shape = flat<Out>;
+    using scalar = T;
+    static constexpr std::string_view name = "dense";
+    static constexpr std::size_t weights = N * Out;
+    static constexpr std::size_t params = weights + (Bias ? Out : 0);
+    static constexpr std::size_t state_size = 0;
+    static constexpr std::size_t macs = N * Out;
+    static constexpr std::size_t saved_per_sample = 0;
+    static constexpr std::size_t temp_size = weights;  // W^T for the input gradient
+
+    // Glorot-uniform, as Keras does for Dense.
+    static void init(T* p, T*, random_generator& rng) {
+        double const limit = std::sqrt(6.0 / double(N + Out));
+        for (std::size_t i = 0; i < weights; ++i) p[i] = T(rng.uniform(-limit, limit));
+        if constexpr (Bias) detail::fill(Out, T(0), p + weights);
+    }
+
+    template <class V>
+    static void for_each_tensor(V&& v) {
+        v(detail::tensor(name, "weight", 0, {N, Out}));
+        if constexpr (Bias) v(detail::tensor(name, "bias", weights, {Out}));
+    }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        if constexpr (Bias)
+            for (std::size_t s = 0; s < f.n; ++s) detail::copy(Out, f.params + weights, y + s * Out);
+        gemm<T>(f.n, Out, N, x, f.params, y, {N, 1, Out, Out}, Bias);
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        gemm<T>(N, Out, f.n, x, dy, f.grads, {1, N, Out, Out}, true);  // dW += X^T dY
+        if constexpr (Bias)
+            for (std::size_t s = 0; s < f.n; ++s) detail::add_to(Out, dy + s * Out, f.grads + weights);
+        if (!dx) return;
+        T* wt = f.temp_of(0);
+        detail::transpose(N, Out, f.params, Out, wt);
+        gemm<T>(f.n, N, Out, dy, wt, dx, {Out, 1, N, N}, false);  // dX = dY W^T
+    }
+};
+
+// dense<Out, ExpectedIn = 0 (any), Bias = true>
+template <std::size_t Out, std::size_t ExpectedIn = 0, bool Bias = true>
+struct dense {
+    template <Shape In, class T>
+    using bind = dense_layer<In, T, Out, ExpectedIn, Bias>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/dense.hpp ----
+// ---- begin mien/layers/depthwise_conv2d.hpp ----
+// mien/layers/depthwise_conv2d.hpp -- one KxK filter per channel (the first half of a
+// separable convolution).
+//
+//   y[oy][ox][c] = sum_{ky,kx} x[oy*S + ky - P][ox*S + kx - P][c] * w[ky][kx][c]
+//
+// Shapes: HxWxC -> OHxOWxC, OH = (H - K + 2P) / S + 1. Weights [K][K][C], no bias.
+// macs = OH * OW * K * K * C (the paper's 3 * 5 * 5 * 8 * 8 = 4,800 for its example).
+// The channel loop is innermost and contiguous, so each tap is one vectorised multiply-add.
+
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T, std::size_t K, padding Pad, std::size_t S>
+struct depthwise_conv2d_layer : leaf_layer {
+    static_assert(K > 0, "depthwise_conv2d: the kernel size must be at least 1");
+    static_assert(S > 0, "depthwise_conv2d: the stride must be at least 1");
+    static_assert(Pad == padding::valid || K % 2 == 1, "depthwise_conv2d: same padding needs an odd kernel size");
+    static constexpr std::size_t pad = Pad == padding::same ? (K - 1) / 2 : 0;
+    static_assert(K <= In::height + 2 * pad, "depthwise_conv2d: kernel taller than the padded input");
+    static_assert(K <= In::width + 2 * pad, "depthwise_conv2d: kernel wider than the padded input");
+
+    static constexpr std::size_t C = In::channels;
+    using input_shape = In;
+    using output_shape = shape<conv_output_extent(In::height, K, pad, S), conv_output_extent(In::width, K, pad, S), C>;
+    using scalar = T;
+    static constexpr std::string_view name = "depthwise_conv2d";
+    static constexpr std::size_t params = K * K * C;
+    static constexpr std::size_t state_size = 0;
+    static constexpr std::size_t macs = output_shape::pixels * K * K * C;
+    static constexpr std::size_t saved_per_sample = 0;
+    static constexpr std::size_t temp_size = 0;
+
+    static void init(T* p, T*, random_generator& rng) { detail::he_uniform(p, params, K * K, rng); }
+
+    template <class V>
+    static void for_each_tensor(V&& v) {
+        v(detail::tensor(name, "weight", 0, {K, K, C}));
+    }
+
+    // Calls tap(input pixel offset, weight offset, output pixel offset) for every in-bounds tap.
+    template <class Tap>
+    static void for_each_tap(Tap&& tap) {
+        for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+            for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                std::size_t const o = (oy * output_shape::width + ox) * C;
+                for (std::size_t ky = 0; ky < K; ++ky) {
+                    std::ptrdiff_t const iy = std::ptrdiff_t(oy * S + ky) - std::ptrdiff_t(pad);
+                    if (iy < 0 || iy >= std::ptrdiff_t(In::height)) continue;
+                    for (std::size_t kx = 0; kx < K; ++kx) {
+                        std::ptrdiff_t const ix = std::ptrdiff_t(ox * S + kx) - std::ptrdiff_t(pad);
+                        if (ix < 0 || ix >= std::ptrdiff_t(In::width)) continue;
+                        tap((std::size_t(iy) * In::width + std::size_t(ix)) * C, (ky * K + kx) * C, o);
+                    }
+                }
+            }
+    }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t) {
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T* ys = y + s * output_shape::size;
+                detail::fill(output_shape::size, T(0), ys);
+                for_each_tap([&](std::size_t i, std::size_t w, std::size_t o) {
+                    detail::multiply_add(C, xs + i, f.params + w, ys + o);
+                });
+            }
+        };
+        f.for_samples(work);
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* g = f.grads_of(t);
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T const* dys = dy + s * output_shape::size;
+                T* dxs = dx ? dx + s * In::size : nullptr;
+                if (dxs) detail::fill(In::size, T(0), dxs);
+                for_each_tap([&](std::size_t i, std::size_t w, std::size_t o) {
+                    detail::multiply_add(C, xs + i, dys + o, g + w);
+                    if (dxs) detail::multiply_add(C, f.params + w, dys + o, dxs + i);
+                });
+            }
+        };
+        f.for_samples(work);
+    }
+};
+
+// depthwise_conv2d<Kernel, padding = same, Stride = 1>
+template <std::size_t Kernel, padding Pad = same, std::size_t Stride = 1>
+struct depthwise_conv2d {
+    template <Shape In, class T>
+    using bind = depthwise_conv2d_layer<In, T, Kernel, Pad, Stride>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/depthwise_conv2d.hpp ----
+// ---- begin mien/layers/dot_product_attention.hpp ----
+// mien/layers/dot_product_attention.hpp -- normal (multiplicative) attention.
+//
+//   S = Q Kt^T / sqrt(D),  A = softmax_rows(S),  O = A V
+// Input: the qkv_shape<H, W, D, D, Cv> of a qk_projection (N = H*W tokens); output HxWxCv
+// (one attended value row per token). No parameters of its own (the projections are shared
+// with additive attention). macs = N*N*D (scores) + N*N*Cv (A V); the scale and softmax are
+// not multiply-accumulates. Saves A (N x N per sample) for backward.
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T>
+struct dot_product_attention_layer : leaf_layer {
+    static_assert(detail::is_qkv_shape<In>::value,
+                  "dot_product_attention: input must be the query/key/value tokens of a qk_projection");
+    static_assert(In::query_width == In::key_width, "dot_product_attention: query width != key width");
+    static constexpr std::size_t N = In::pixels, D = In::query_width, Cv = In::value_width, width = In::channels;
+    static constexpr std::size_t q = 0, k = D, v = 2 * D;
+    using input_shape = In;
+    using output_shape = shape<In::height, In::width, Cv>;
+    using scalar = T;
+    static constexpr std::string_view name = "dot_product_attention";
+    static constexpr std::size_t params = 0, state_size = 0;
+    static constexpr std::size_t macs = N * N * D + N * N * Cv;
+    static constexpr std::size_t saved_per_sample = N * N;
+    static constexpr std::size_t temp_size = 2 * N * N + (D > Cv ? D : Cv) * N;
+
+    static void init(T*, T*, random_generator&) {}
+    template <class V>
+    static void for_each_tensor(V&&) {}
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        T* kt = f.temp_of(0);
+        T* scores = kt + D * N;
+        T const scale = T(1.0 / std::sqrt(double(D)));
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T* att = f.saved + s * N * N;
+            detail::transpose(N, D, xs + k, width, kt);
+            gemm<T>(N, N, D, xs + q, kt, scores, {width, 1, N, N}, false);
+            for (std::size_t i = 0; i < N * N; ++i) scores[i] *= scale;
+            for (std::size_t i = 0; i < N; ++i) detail::softmax(N, scores + i * N, att + i * N);
+            gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
+        }
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        if (!dx) return;  // no parameters: only the input gradient matters
+        T* vt = f.temp_of(0);
+        T* datt = vt + (D > Cv ? D : Cv) * N;
+        T* dscore = datt + N * N;
+        T const scale = T(1.0 / std::sqrt(double(D)));
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T const* dys = dy + s * output_shape::size;
+            T const* att = f.saved + s * N * N;
+            T* dxs = dx + s * In::size;
+            detail::transpose(N, Cv, xs + v, width, vt);
+            gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);                // dA = dO V^T
+            gemm<T>(N, Cv, N, att, dys, dxs + v, {1, N, Cv, width}, false);        // dV = A^T dO
+            for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, dscore + i * N);
+            for (std::size_t i = 0; i < N * N; ++i) dscore[i] *= scale;
+            gemm<T>(N, D, N, dscore, xs + k, dxs + q, {N, 1, width, width}, false);  // dQ = dS K
+            gemm<T>(N, D, N, dscore, xs + q, dxs + k, {1, N, width, width}, false);  // dK = dS^T Q
+        }
+    }
+};
+
+struct dot_product_attention {
+    template <Shape In, class T>
+    using bind = dot_product_attention_layer<In, T>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/dot_product_attention.hpp ----
+// ---- begin mien/layers/dropout.hpp ----
+// mien/layers/dropout.hpp -- inverted dropout.
+//
+// Training: each value is zeroed with probability p, survivors are scaled by 1 / (1 - p), so
+// inference is the identity. The rate p is a run-time value kept in the layer's state (the
+// paper searches p in {0.1, 0.2, 0.3}); the mask comes from the frame's seeded generator and
+// is saved for backward. Shape unchanged; macs = 0.
+
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T>
+struct dropout_layer : leaf_layer {
+    using input_shape = In;
+    using output_shape = plain_shape<In>;
+    using scalar = T;
+    static constexpr std::string_view name = "dropout";
+    static constexpr std::size_t params = 0, state_size = 1, macs = 0, temp_size = 0;
+    static constexpr std::size_t saved_per_sample = In::size;  // the scaled mask
+    static constexpr double default_rate = 0.2;
+
+    static void init(T*, T* s, random_generator&) { s[0] = T(default_rate); }
+
+    template <class V>
+    static void for_each_tensor(V&& v) {
+        v(detail::tensor(name, "rate", 0, {1}, false));
+    }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        std::size_t const n = f.n * In::size;
+        double const p = double(f.state[0]);
+        if (!f.training || p <= 0.0 || !f.rng) {
+            detail::copy(n, x, y);
+            if (f.training) detail::fill(n, T(1), f.saved);
+            return;
+        }
+        T const keep = T(1.0 / (1.0 - p));
+        for (std::size_t i = 0; i < n; ++i) {
+            f.saved[i] = f.rng->uniform() < p ? T(0) : keep;
+            y[i] = x[i] * f.saved[i];
+        }
+    }
+
+    static void backward(frame<T> const& f, T const*, T const*, T const* dy, T* dx) {
+        if (!dx) return;
+        std::size_t const n = f.n * In::size;
+        if (!f.training) {
+            detail::copy(n, dy, dx);
+            return;
+        }
+        for (std::size_t i = 0; i < n; ++i) dx[i] = dy[i] * f.saved[i];
+    }
+};
+
+struct dropout {
+    template <Shape In, class T>
+    using bind = dropout_layer<In, T>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/dropout.hpp ----
+// ---- begin mien/layers/global_avg_pool.hpp ----
+// mien/layers/global_avg_pool.hpp -- the mean of each channel over all pixels (tokens).
+//
+// Shapes: HxWxC -> 1x1xC. No parameters; macs = 0 (a mean is not a multiply-accumulate in
+// the cost model). After the attentions it is the "mean over tokens" of ARCHITECTURE.md.
+
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T>
+struct global_avg_pool_layer : leaf_layer {
+    static constexpr std::size_t C = In::channels;
+    using input_shape = In;
+    using output_shape = flat<C>;
+    using scalar = T;
+    static constexpr std::string_view name = "global_avg_pool";
+    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
+
+    static void init(T*, T*, random_generator&) {}
+    template <class V>
+    static void for_each_tensor(V&&) {}
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        T const scale = T(1) / T(In::pixels);
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T* ys = y + s * C;
+            detail::fill(C, T(0), ys);
+            for (std::size_t p = 0; p < In::pixels; ++p) detail::add_to(C, x + s * In::size + p * C, ys);
+            for (std::size_t c = 0; c < C; ++c) ys[c] *= scale;
+        }
+    }
+
+    static void backward(frame<T> const& f, T const*, T const*, T const* dy, T* dx) {
+        if (!dx) return;
+        T const scale = T(1) / T(In::pixels);
+        for (std::size_t s = 0; s < f.n; ++s)
+            for (std::size_t p = 0; p < In::pixels; ++p)
+                for (std::size_t c = 0; c < C; ++c) dx[s * In::size + p * C + c] = dy[s * C + c] * scale;
+    }
+};
+
+struct global_avg_pool {
+    template <Shape In, class T>
+    using bind = global_avg_pool_layer<In, T>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/global_avg_pool.hpp ----
+// ---- begin mien/layers/max_pool.hpp ----
+// mien/layers/max_pool.hpp -- the largest value of each PxP window, per channel.
+//
+// Shapes: HxWxC -> OHxOWxC with OH = (H - P) / S + 1 (valid windows; S defaults to P).
+// No parameters; macs = 0. Backward routes dy to the first position in each window that holds
+// the maximum, found again by comparison with the saved output (nothing extra is stored).
+
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T, std::size_t P, std::size_t S>
+struct max_pool_layer : leaf_layer {
+    static_assert(P > 0, "max_pool: the window must be at least 1");
+    static_assert(S > 0, "max_pool: the stride must be at least 1");
+    static_assert(P <= In::height, "max_pool: window taller than the input");
+    static_assert(P <= In::width, "max_pool: window wider than the input");
+    static constexpr std::size_t C = In::channels;
+    using input_shape = In;
+    using output_shape = shape<conv_output_extent(In::height, P, 0, S), conv_output_extent(In::width, P, 0, S), C>;
+    using scalar = T;
+    static constexpr std::string_view name = "max_pool";
+    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
+
+    static void init(T*, T*, random_generator&) {}
+    template <class V>
+    static void for_each_tensor(V&&) {}
+
+    static std::size_t at(std::size_t y, std::size_t x) { return (y * In::width + x) * C; }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T* ys = y + s * output_shape::size;
+            for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+                for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                    T* out = ys + (oy * output_shape::width + ox) * C;
+                    detail::copy(C, xs + at(oy * S, ox * S), out);
+                    for (std::size_t ky = 0; ky < P; ++ky)
+                        for (std::size_t kx = 0; kx < P; ++kx) {
+                            T const* in = xs + at(oy * S + ky, ox * S + kx);
+                            for (std::size_t c = 0; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
+                        }
+                }
+        }
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const* y, T const* dy, T* dx) {
+        if (!dx) return;
+        detail::fill(f.n * In::size, T(0), dx);
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T* dxs = dx + s * In::size;
+            for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+                for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                    std::size_t const o = s * output_shape::size + (oy * output_shape::width + ox) * C;
+                    for (std::size_t c = 0; c < C; ++c) {
+                        bool routed = false;
+                        for (std::size_t ky = 0; ky < P && !routed; ++ky)
+                            for (std::size_t kx = 0; kx < P && !routed; ++kx) {
+                                std::size_t const i = at(oy * S + ky, ox * S + kx) + c;
+                                if (xs[i] == y[o + c]) {
+                                    dxs[i] += dy[o + c];
+                                    routed = true;
+                                }
+                            }
+                    }
+                }
+        }
+    }
+};
+
+// max_pool<Window, Stride = Window>
+template <std::size_t Window, std::size_t Stride = Window>
+struct max_pool {
+    template <Shape In, class T>
+    using bind = max_pool_layer<In, T, Window, Stride>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/max_pool.hpp ----
+// ---- begin mien/layers/qk_projection.hpp ----
+// mien/layers/qk_projection.hpp -- the two projections that feed both attentions.
+//
+// Reads the HxWxC map row-major as N = H*W tokens X (N x C) and produces, per token,
+//   [ Q = X Wq + bq  (Dq) | Kt = X Wk + bk  (Dk) | V = X  (C) ]
+// as a qkv_shape<H, W, Dq, Dk, C>, which the attention layers split again. The widths travel
+// in the type, so an attention fed projections of different widths does not compile.
+// Parameters Wq [C][Dq], bq [Dq], Wk [C][Dk], bk [Dk]. macs = N * C * (Dq + Dk).
+
+#include <cmath>
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T, std::size_t Dq, std::size_t Dk>
+struct qk_projection_layer : leaf_layer {
+    static_assert(Dq > 0, "qk_projection: the query width must be at least 1");
+    static_assert(Dk > 0, "qk_projection: the key width must be at least 1");
+    static constexpr std::size_t N = In::pixels, C = In::channels, width = Dq + Dk + C;
+    using input_shape = In;
+    using output_shape = qkv_shape<In::height, In::width, Dq, Dk, C>;
+    using scalar = T;
+    static constexpr std::string_view name = "qk_projection";
+    static constexpr std::size_t wq = 0, bq = C * Dq, wk = bq + Dq, bk = wk + C * Dk;
+    static constexpr std::size_t params = bk + Dk;
+    static constexpr std::size_t state_size = 0;
+    static constexpr std::size_t macs = N * C * (Dq + Dk);
+    static constexpr std::size_t saved_per_sample = 0;
+    static constexpr std::size_t temp_size = C * (Dq > Dk ? Dq : Dk);
+
+    static void init(T* p, T*, random_generator& rng) {
+        double const lq = std::sqrt(6.0 / double(C + Dq)), lk = std::sqrt(6.0 / double(C + Dk));
+        for (std::size_t i = 0; i < C * Dq; ++i) p[wq + i] = T(rng.uniform(-lq, lq));
+        for (std::size_t i = 0; i < C * Dk; ++i) p[wk + i] = T(rng.uniform(-lk, lk));
+        detail::fill(Dq, T(0), p + bq);
+        detail::fill(Dk, T(0), p + bk);
+    }
+
+    template <class V>
+    static void for_each_tensor(V&& v) {
+        v(detail::tensor(name, "query_weight", wq, {C, Dq}));
+        v(detail::tensor(name, "query_bias", bq, {Dq}));
+        v(detail::tensor(name, "key_weight", wk, {C, Dk}));
+        v(detail::tensor(name, "key_bias", bk, {Dk}));
+    }
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T* ys = y + s * output_shape::size;
+            for (std::size_t t = 0; t < N; ++t) {
+                T* row = ys + t * width;
+                detail::copy(Dq, f.params + bq, row);
+                detail::copy(Dk, f.params + bk, row + Dq);
+                detail::copy(C, xs + t * C, row + Dq + Dk);
+            }
+            gemm<T>(N, Dq, C, xs, f.params + wq, ys, {C, 1, Dq, width}, true);
+            gemm<T>(N, Dk, C, xs, f.params + wk, ys + Dq, {C, 1, Dk, width}, true);
+        }
+    }
+
+    static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        for (std::size_t s = 0; s < f.n; ++s) {
+            T const* xs = x + s * In::size;
+            T const* dys = dy + s * output_shape::size;
+            gemm<T>(C, Dq, N, xs, dys, f.grads + wq, {1, C, width, Dq}, true);       // dWq += X^T dQ
+            gemm<T>(C, Dk, N, xs, dys + Dq, f.grads + wk, {1, C, width, Dk}, true);  // dWk += X^T dK
+            for (std::size_t t = 0; t < N; ++t) {
+                detail::add_to(Dq, dys + t * width, f.grads + bq);
+                detail::add_to(Dk, dys + t * width + Dq, f.grads + bk);
+            }
+        }
+        if (!dx) return;
+        T* wt = f.temp_of(0);
+        for (std::size_t s = 0; s < f.n; ++s)  // dX = dV, then + dQ Wq^T + dK Wk^T
+            for (std::size_t t = 0; t < N; ++t) detail::copy(C, dy + s * output_shape::size + t * width + Dq + Dk, dx + s * In::size + t * C);
+        detail::transpose(C, Dq, f.params + wq, Dq, wt);
+        for (std::size_t s = 0; s < f.n; ++s)
+            gemm<T>(N, C, Dq, dy + s * output_shape::size, wt, dx + s * In::size, {width, 1, C, C}, true);
+        detail::transpose(C, Dk, f.params + wk, Dk, wt);
+        for (std::size_t s = 0; s < f.n; ++s)
+            gemm<T>(N, C, Dk, dy + s * output_shape::size + Dq, wt, dx + s * In::size, {width, 1, C, C}, true);
+    }
+};
+
+// qk_projection<QueryWidth, KeyWidth = QueryWidth>
+template <std::size_t Dq, std::size_t Dk = Dq>
+struct qk_projection {
+    template <Shape In, class T>
+    using bind = qk_projection_layer<In, T, Dq, Dk>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/qk_projection.hpp ----
+// ---- begin mien/layers/relu.hpp ----
+// mien/layers/relu.hpp -- y = max(x, 0), element-wise.
+//
+// Shape unchanged; no parameters; macs = 0. Backward passes dy where the output is positive,
+// so nothing needs saving beyond the output the caller keeps anyway.
+
+#include <cstddef>
+#include <string_view>
+
+
+namespace mien {
+
+template <Shape In, class T>
+struct relu_layer : leaf_layer {
+    using input_shape = In;
+    using output_shape = plain_shape<In>;
+    using scalar = T;
+    static constexpr std::string_view name = "relu";
+    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
+
+    static void init(T*, T*, random_generator&) {}
+    template <class V>
+    static void for_each_tensor(V&&) {}
+
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        using batch = detail::simd_batch<T>;
+        std::size_t const n = f.n * In::size;
+        std::size_t i = 0;
+        for (std::size_t const full = n - n % batch::size; i < full; i += batch::size) {
+            batch const v = batch::load_unaligned(x + i);
+            xsimd::select(v > batch(T(0)), v, batch(T(0))).store_unaligned(y + i);
+        }
+        for (; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+    }
+
+    static void backward(frame<T> const& f, T const*, T const* y, T const* dy, T* dx) {
+        if (!dx) return;
+        std::size_t const n = f.n * In::size;
+        for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+    }
+};
+
+struct relu {
+    template <Shape In, class T>
+    using bind = relu_layer<In, T>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/relu.hpp ----
+// ---- begin mien/layers/separable_conv2d.hpp ----
+// mien/layers/separable_conv2d.hpp -- depthwise KxK then pointwise 1x1 (Xception's separable
+// convolution, the paper's Figure 2 and 3).
+//
+// Shapes: HxWxC -> OHxOWxF. macs = OH*OW*K*K*C (depthwise) + OH*OW*C*F (pointwise); for the
+// paper's example, 12x12x3 -> 8x8x256 with K = 5 valid: 4,800 + 49,152 = 53,952.
+// It is a two-layer sequential, so the cost table lists both halves.
+
+#include <cstddef>
+
+
+namespace mien {
+
+// separable_conv2d<Filters, Kernel, padding = same, Stride = 1>
+template <std::size_t Filters, std::size_t Kernel, padding Pad = same, std::size_t Stride = 1>
+struct separable_conv2d {
+    template <Shape In, class T>
+    using bind = mien::bind<sequential<depthwise_conv2d<Kernel, Pad, Stride>, pointwise<Filters>>, In, T>;
+};
+
+}  // namespace mien
+// ---- end mien/layers/separable_conv2d.hpp ----
+// ---- begin mien/models/paper.hpp ----
+// mien/models/paper.hpp -- the seed paper's network (ARCHITECTURE.md), and its named blocks.
+//
+//   48x48x1 -> [normal_block C1][separable_block C1] -> 24x24xC1
+//           -> [normal_block C2][separable_block C2] -> 12x12xC2
+//           -> [normal_block C3][separable_block C3] ->  6x6xC3
+//           -> attention_merge<D> (36 tokens, dot-product + additive attention, means) -> 2*C3
+//           -> dense<Hd> -> relu -> dropout -> dense<K>  (softmax in predict / the loss)
+//
+// Defaults: C1 32, C2 64, C3 128, D 64, Hd 128, K 7: 175,495 parameters, 25,373,056 MACs.
+
+#include <cstddef>
+
+
+namespace mien {
+
+// Conv 3x3 same (no bias) -> BN -> ReLU -> max-pool 2x2: halves the map, sets the width.
+template <std::size_t C>
+using normal_block = sequential<conv2d<C, 3, same>, batch_norm, relu, max_pool<2>>;
+
+// y = ReLU(x + BN(PW(DW(x)))): a separable convolution with an identity shortcut.
+template <std::size_t C>
+using separable_block = sequential<residual<sequential<depthwise_conv2d<3, same>, pointwise<C>, batch_norm>>, relu>;
+
+// Q and K projections of width D, both attentions on the same tokens, the mean over tokens.
+template <std::size_t D>
+using attention_merge = sequential<qk_projection<D>, concat<dot_product_attention, additive_attention>, global_avg_pool>;
+
+// The classifier MLP: dense -> ReLU -> dropout -> dense (logits).
+template <std::size_t Hidden, std::size_t Classes>
+using classifier = sequential<dense<Hidden>, relu, dropout, dense<Classes>>;
+
+namespace models {
+
+template <std::size_t C1 = 32, std::size_t C2 = 64, std::size_t C3 = 128, std::size_t D = 64, std::size_t Hd = 128,
+          std::size_t K = 7, std::size_t H = 48, std::size_t W = 48, std::size_t Cin = 1>
+using basic_paper = sequential<normal_block<C1>, separable_block<C1>, normal_block<C2>, separable_block<C2>,
+                               normal_block<C3>, separable_block<C3>, attention_merge<D>, classifier<Hd, K>>;
+
+// The paper network with its widths as template parameters.
+template <std::size_t C1 = 32, std::size_t C2 = 64, std::size_t C3 = 128, std::size_t D = 64, std::size_t Hd = 128,
+          std::size_t K = 7, std::size_t H = 48, std::size_t W = 48, std::size_t Cin = 1>
+using paper = network<input<H, W, Cin>, basic_paper<C1, C2, C3, D, Hd, K, H, W, Cin>>;
+
+// A quarter of the paper's MACs: widths 16, 32, 64, D 32, Hd 64.
+using fast = paper<16, 32, 64, 32, 64>;
+
+}  // namespace models
+}  // namespace mien
+// ---- end mien/models/paper.hpp ----
+// ---- begin mien/train/loss.hpp ----
+// mien/train/loss.hpp -- softmax cross-entropy on logits.
+//
+//   loss = -(1/n) sum_s sum_k t_sk log softmax(z_s)_k,   dz = (softmax(z) - t) / n
+// with t the one-hot label, optionally smoothed: t = (1 - e) onehot + e / K.
+
+#include <cmath>
+#include <cstddef>
+#include <algorithm>
+#include <cstdint>
+
+
+namespace mien {
+
+// Returns the mean loss over n samples of K logits each and writes dz (n x K). Labels must be
+// in [0, K); probabilities (n x K) are written to `probs`.
+template <class T>
+double softmax_cross_entropy(std::size_t n, std::size_t K, T const* logits, std::int32_t const* labels, T* probs,
+                             T* dz, double smoothing = 0.0) {
+    double total = 0;
+    for (std::size_t s = 0; s < n; ++s) {
+        if (labels[s] < 0 || std::size_t(labels[s]) >= K)
+            fail("softmax_cross_entropy: label %d of sample %zu is outside [0, %zu)", int(labels[s]), s, K);
+        T const* z = logits + s * K;
+        T* p = probs + s * K;
+        detail::softmax(K, z, p);
+        for (std::size_t k = 0; k < K; ++k) {
+            double const target = (1.0 - smoothing) * (std::size_t(labels[s]) == k ? 1.0 : 0.0) + smoothing / double(K);
+            if (target > 0) total -= target * std::log(std::max(double(p[k]), 1e-30));
+            if (dz) dz[s * K + k] = T((double(p[k]) - target) / double(n));
+        }
+    }
+    return total / double(n);
+}
+
+}  // namespace mien
+// ---- end mien/train/loss.hpp ----
+// ---- begin mien/train/optimizer.hpp ----
+// mien/train/optimizer.hpp -- Adam and SGD with momentum over a flat parameter array.
+//
+// An optimiser is a class template over the scalar type and the parameter count, so its state
+// (moments, velocity) is a fixed-size member: mien::trainer owns one and nothing is allocated.
+//   adam:  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+//          p -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
+//          (the paper's Keras defaults: lr 0.001, b1 0.9, b2 0.999, eps 1e-7)
+//   sgd:   u = momentum u + g + weight_decay p;  p -= lr * u
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace mien {
+
+struct adam_options {
+    double learning_rate = 1e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double epsilon = 1e-7;
+    double weight_decay = 0.0;  // decoupled (AdamW); 0 = the paper's plain Adam
+};
+
+template <class T, std::size_t P>
+class adam {
+public:
+    using options = adam_options;
+    explicit adam(options o = {}) : options_(o) {}
+
+    void step(T* params, T const* grads) {
+        ++steps_;
+        double const c1 = 1.0 - std::pow(options_.beta1, double(steps_));
+        double const c2 = 1.0 - std::pow(options_.beta2, double(steps_));
+        T const b1 = T(options_.beta1), b2 = T(options_.beta2);
+        T const step_size = T(options_.learning_rate / c1);
+        T const inv_c2 = T(1.0 / c2), eps = T(options_.epsilon);
+        T const decay = T(options_.learning_rate * options_.weight_decay);
+        for (std::size_t i = 0; i < P; ++i) {
+            T const g = grads[i];
+            m_[i] = b1 * m_[i] + (T(1) - b1) * g;
+            v_[i] = b2 * v_[i] + (T(1) - b2) * g * g;
+            params[i] -= step_size * m_[i] / (std::sqrt(v_[i] * inv_c2) + eps) + decay * params[i];
+        }
+    }
+
+    void set_learning_rate(double lr) { options_.learning_rate = lr; }
+    double learning_rate() const { return options_.learning_rate; }
+    std::uint64_t steps() const { return steps_; }
+    void reset() {
+        m_.fill(T(0));
+        v_.fill(T(0));
+        steps_ = 0;
+    }
+    // State for checkpoints: both moments and the step count.
+    std::array<T, P>& first_moment() { return m_; }
+    std::array<T, P>& second_moment() { return v_; }
+    void set_steps(std::uint64_t s) { steps_ = s; }
+
+private:
+    options options_;
+    std::array<T, P> m_{}, v_{};
+    std::uint64_t steps_ = 0;
+};
+
+struct sgd_options {
+    double learning_rate = 1e-2;
+    double momentum = 0.9;
+    double weight_decay = 0.0;
+};
+
+template <class T, std::size_t P>
+class sgd {
+public:
+    using options = sgd_options;
+    explicit sgd(options o = {}) : options_(o) {}
+
+    void step(T* params, T const* grads) {
+        ++steps_;
+        T const lr = T(options_.learning_rate), mu = T(options_.momentum), wd = T(options_.weight_decay);
+        for (std::size_t i = 0; i < P; ++i) {
+            u_[i] = mu * u_[i] + grads[i] + wd * params[i];
+            params[i] -= lr * u_[i];
+        }
+    }
+
+    void set_learning_rate(double lr) { options_.learning_rate = lr; }
+    double learning_rate() const { return options_.learning_rate; }
+    std::uint64_t steps() const { return steps_; }
+    void reset() {
+        u_.fill(T(0));
+        steps_ = 0;
+    }
+    std::array<T, P>& velocity() { return u_; }
+    void set_steps(std::uint64_t s) { steps_ = s; }
+
+private:
+    options options_;
+    std::array<T, P> u_{};
+    std::uint64_t steps_ = 0;
+};
+
+}  // namespace mien
+// ---- end mien/train/optimizer.hpp ----
+// ---- begin mien/train/trainer.hpp ----
+// mien/train/trainer.hpp -- one training step: forward, loss, backward, optimiser update.
+//
+//   auto tr = std::make_unique<mien::trainer<net_t, 32>>(net);   // sized at compile time
+//   double loss = tr->step(images, labels);                      // no allocation per step
+//
+// The trainer owns everything training needs for a batch of up to B samples: saved
+// activations and their gradients, per-thread gradient copies and scratch, the optimiser's
+// moments and the thread team (created once). It updates the network it was given.
+//
+// Determinism: samples are split across threads in fixed contiguous slices, each thread
+// accumulates parameter gradients into its own copy, and the copies are summed in thread
+// order. For a given seed and thread count, results never depend on timing.
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+
+namespace mien {
+
+template <class Net, std::size_t B, template <class, std::size_t> class Optimizer = adam, std::size_t Threads = 1>
+class trainer {
+public:
+    static_assert(B > 0, "trainer: the batch size must be at least 1");
+    static_assert(Threads > 0, "trainer: needs at least one thread");
+    using T = typename Net::scalar;
+    using body = typename Net::body;
+    using optimizer_type = Optimizer<T, Net::params>;
+    static constexpr std::size_t batch = B;
+    static constexpr std::size_t inputs = Net::inputs;
+    static constexpr std::size_t outputs = Net::outputs;
+
+    // `threads` (1 to Threads) may use fewer threads than the storage was sized for.
+    explicit trainer(Net& net, typename optimizer_type::options o = {}, std::uint64_t seed = 1,
+                     std::size_t threads = Threads)
+        : net_(net), optimizer_(o), rng_(seed), team_(threads == 0 || threads > Threads ? Threads : threads) {}
+
+    // One step on n <= B samples (inputs n x H*W*C, labels in [0, K)). Returns the mean loss.
+    double step(std::span<T const> images, std::span<std::int32_t const> labels, double label_smoothing = 0.0) {
+        std::size_t const n = check_batch(images, labels);
+        frame<T> f = make_frame(n, true);
+        body::forward(f, images.data(), logits_.data());
+        double const loss =
+            softmax_cross_entropy(n, outputs, logits_.data(), labels.data(), probs_.data(), dlogits_.data(), label_smoothing);
+        backward_and_update(f, images.data());
+        return loss;
+    }
+
+    // Same step with soft targets (n x K rows summing to 1), for mixup and distillation.
+    double step_soft(std::span<T const> images, std::span<T const> targets) {
+        if (targets.size() % outputs != 0 || images.size() != targets.size() / outputs * inputs)
+            fail("trainer::step_soft: %zu input values and %zu target values do not describe the same samples",
+                 images.size(), targets.size());
+        std::size_t const n = targets.size() / outputs;
+        if (n == 0 || n > B) fail("trainer::step_soft: expected 1 to %zu samples, found %zu", B, n);
+        frame<T> f = make_frame(n, true);
+        body::forward(f, images.data(), logits_.data());
+        double loss = 0;
+        for (std::size_t s = 0; s < n; ++s) {
+            detail::softmax(outputs, logits_.data() + s * outputs, probs_.data() + s * outputs);
+            for (std::size_t k = 0; k < outputs; ++k) {
+                double const p = double(probs_[s * outputs + k]), t = double(targets[s * outputs + k]);
+                if (t > 0) loss -= t * std::log(p > 1e-30 ? p : 1e-30);
+                dlogits_[s * outputs + k] = T((p - t) / double(n));
+            }
+        }
+        backward_and_update(f, images.data());
+        return loss / double(n);
+    }
+
+    // Inference on n <= B samples with the running statistics; returns n x K probabilities.
+    std::span<T const> predict_batch(std::span<T const> images) {
+        if (images.size() % inputs != 0 || images.size() == 0 || images.size() / inputs > B)
+            fail("trainer::predict_batch: expected 1 to %zu inputs of %zu values, found %zu values", B, inputs,
+                 images.size());
+        std::size_t const n = images.size() / inputs;
+        body::forward(make_frame(n, false), images.data(), logits_.data());
+        for (std::size_t s = 0; s < n; ++s)
+            detail::softmax(outputs, logits_.data() + s * outputs, probs_.data() + s * outputs);
+        return std::span<T const>(probs_.data(), n * outputs);
+    }
+
+    // Probabilities and gradients of the last step (n x K), e.g. for accuracy bookkeeping.
+    std::span<T const> last_probabilities() const { return probs_; }
+    std::span<T const> last_gradients() const { return std::span<T const>(grads_.data(), Net::params); }
+
+    optimizer_type& optimizer() { return optimizer_; }
+    std::size_t threads() const { return team_.size(); }
+    random_generator& rng() { return rng_; }
+    Net& network() { return net_; }
+
+    static constexpr std::size_t bytes = sizeof(std::array<T, B * (2 * Net::saved_per_sample + 3 * outputs) +
+                                                                 Threads * (Net::temp_size + Net::params)>) +
+                                         sizeof(optimizer_type);
+
+private:
+    std::size_t check_batch(std::span<T const> images, std::span<std::int32_t const> labels) const {
+        std::size_t const n = labels.size();
+        if (n == 0 || n > B) fail("trainer::step: expected 1 to %zu labels, found %zu", B, n);
+        if (images.size() != n * inputs) fail_size("trainer::step: images (labels x input size)", n * inputs, images.size());
+        // Before the forward pass, which moves the running statistics and the dropout generator.
+        for (std::size_t s = 0; s < n; ++s)
+            if (labels[s] < 0 || std::size_t(labels[s]) >= outputs)
+                fail("trainer::step: label %d of sample %zu is outside [0, %zu)", int(labels[s]), s, outputs);
+        return n;
+    }
+
+    // Gradients of dlogits_ into per-thread copies, summed in thread order (deterministic),
+    // then one optimiser update.
+    void backward_and_update(frame<T> const& f, T const* images) {
+        detail::fill(team_.size() * Net::params, T(0), grads_.data());
+        body::backward(f, images, logits_.data(), dlogits_.data(), nullptr);
+        for (std::size_t t = 1; t < team_.size(); ++t)
+            detail::add_to(Net::params, grads_.data() + t * Net::params, grads_.data());
+        optimizer_.step(net_.parameters().data(), grads_.data());
+    }
+
+    frame<T> make_frame(std::size_t n, bool training) {
+        frame<T> f;
+        f.params = net_.parameters().data();
+        f.state = net_.state().data();
+        f.grads = grads_.data();
+        f.grad_stride = Net::params;
+        f.saved = saved_.data();
+        f.dsaved = dsaved_.data();
+        f.temp = temp_.data();
+        f.temp_stride = Net::temp_size;
+        f.n = n;
+        f.training = training;
+        f.team = team_.size() > 1 ? &team_ : nullptr;
+        f.rng = &rng_;
+        return f;
+    }
+
+    Net& net_;
+    optimizer_type optimizer_;
+    random_generator rng_;
+    thread_team team_;
+    std::array<T, B * Net::saved_per_sample + 1> saved_{}, dsaved_{};
+    std::array<T, B * outputs> logits_{}, probs_{}, dlogits_{};
+    std::array<T, Threads * Net::params> grads_{};
+    std::array<T, Threads * Net::temp_size + 1> temp_{};
+};
+
+}  // namespace mien
+// ---- end mien/train/trainer.hpp ----
+// ---- end mien/mien.hpp ----
