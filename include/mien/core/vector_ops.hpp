@@ -4,6 +4,7 @@
 // a multiple of the register width) with scalar code, so any channel count works.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "simd.hpp"
@@ -44,12 +45,12 @@ inline void add(std::size_t n, T const* a, T const* b, T* out) {
 
 template <class T>
 inline void copy(std::size_t n, T const* from, T* to) {
-    for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
+    std::copy_n(from, n, to);  // memmove for arithmetic types
 }
 
 template <class T>
 inline void fill(std::size_t n, T value, T* to) {
-    for (std::size_t i = 0; i < n; ++i) to[i] = value;
+    std::fill_n(to, n, value);
 }
 
 // Transposes a rows x cols row-major matrix (leading dimension ld) into cols x rows.

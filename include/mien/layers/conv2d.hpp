@@ -7,8 +7,14 @@
 // macs = OH * OW * K * K * Cin * F: every tap counts, padded ones included.
 // Template parameters: Filters, Kernel, padding, Stride, Bias (false: no bias vector).
 //
-// Computed as im2col + gemm per sample: the patch matrix (OH*OW x K*K*Cin) times the weights
-// (K*K*Cin x F). Backward: dW += col^T dY, dcol = dY W^T, then col2im scatters dcol into dx.
+// Stride 1 (the paper's convolutions) runs without a patch matrix: the input is copied into a
+// zero-bordered (H+2P)x(W+2P)xCin buffer, and for each output row one gemm_strided call reads
+// the patch row of pixel (oy, ox) straight from it: for kernel row ky, the K*Cin values from
+// (oy+ky, ox) on are contiguous (detail::gemm_loop: K runs, Wp*Cin apart). Backward:
+// dW[ky] += (the same rows)^T dY, one call per ky; dx is the same correlation applied to dY
+// (bordered with K-1-P zeros) and the weights flipped in space, [K-1-ky][K-1-kx][F][Cin].
+// Other strides use im2col + gemm per sample: the patch matrix (OH*OW x K*K*Cin) times the
+// weights (K*K*Cin x F); backward dW += col^T dY, dcol = dY W^T, col2im scatters dcol into dx.
 #pragma once
 
 #include <cmath>
@@ -57,12 +63,18 @@ struct conv2d_layer : leaf_layer {
     static constexpr std::size_t patch = K * K * Cin;           // one row of the patch matrix
     static constexpr std::size_t P = output_shape::pixels;      // rows of the patch matrix
     static constexpr bool direct = K == 1 && S == 1 && pad == 0;  // x is already the patch matrix
+    static constexpr bool implicit = !direct && S == 1;              // no patch matrix (see above)
     static constexpr std::size_t weights = patch * F;
     static constexpr std::size_t params = weights + (Bias ? F : 0);
     static constexpr std::size_t state_size = 0;
     static constexpr std::size_t macs = P * patch * F;
     static constexpr std::size_t saved_per_sample = 0;
-    static constexpr std::size_t temp_size = (direct ? 0 : 2 * P * patch) + weights;
+    // Implicit path: the bordered input, the bordered dY (Hq x Wq x F) and the flipped weights.
+    static constexpr std::size_t Hp = In::height + 2 * pad, Wp = In::width + 2 * pad;
+    static constexpr std::size_t dpad = K - 1 - pad;
+    static constexpr std::size_t Hq = output_shape::height + 2 * dpad, Wq = output_shape::width + 2 * dpad;
+    static constexpr std::size_t temp_size =
+        direct ? weights : implicit ? (pad ? Hp * Wp * Cin : 0) + Hq * Wq * F + weights : 2 * P * patch + weights;
 
     static void init(T* p, T*, random_generator& rng) {
         detail::he_uniform(p, weights, patch, rng);
@@ -76,6 +88,7 @@ struct conv2d_layer : leaf_layer {
     }
 
     static void forward(frame<T> const& f, T const* x, T* y) {
+        if constexpr (implicit) return forward_implicit(f, x, y);
         auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
             T* col = f.temp_of(t);
             for (std::size_t s = begin; s < end; ++s) {
@@ -95,6 +108,7 @@ struct conv2d_layer : leaf_layer {
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        if constexpr (implicit) return backward_implicit(f, x, dy, dx);
         auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
             T* col = f.temp_of(t);
             T* dcol = direct ? nullptr : col + P * patch;
@@ -124,6 +138,82 @@ struct conv2d_layer : leaf_layer {
         };
         f.for_samples(work);
     }
+
+    // ---- stride 1 without a patch matrix -----------------------------------------------------
+
+    // y (OH x OW x Co) (+)= the correlation of xp (a bordered map Wx pixels wide, Ci channels)
+    // with w [K][K][Ci][Co]: per output row, k runs over ky (K runs) x (kx, ci) (K*Ci contiguous).
+    template <std::size_t OH, std::size_t OW, std::size_t Wx, std::size_t Ci, std::size_t Co>
+    static void correlate(T const* xp, T const* w, T* y, bool accumulate) {
+        detail::gemm_loop const loop{K, K * Ci, Wx * Ci, K * Ci * Co};
+        for (std::size_t oy = 0; oy < OH; ++oy)
+            detail::gemm_strided<T>(OW, Co, loop, xp + oy * Wx * Ci, w, y + oy * OW * Co, {Ci, 1, Co, Co}, accumulate);
+    }
+
+    // dst ((Hs+2B) x (Ws+2B) x C) = src (Hs x Ws x C) with a border of B zeros.
+    template <std::size_t Hs, std::size_t Ws, std::size_t C, std::size_t B>
+    static void border(T const* src, T* dst) {
+        constexpr std::size_t Wd = Ws + 2 * B;
+        detail::fill(B * Wd * C, T(0), dst);
+        for (std::size_t r = 0; r < Hs; ++r) {
+            T* row = dst + (r + B) * Wd * C;
+            detail::fill(B * C, T(0), row);
+            detail::copy(Ws * C, src + r * Ws * C, row + B * C);
+            detail::fill(B * C, T(0), row + (B + Ws) * C);
+        }
+        detail::fill(B * Wd * C, T(0), dst + (Hs + B) * Wd * C);
+    }
+
+    // The bordered input of one sample (x itself when there is no padding).
+    static T const* bordered_input(T const* xs, T* buffer) {
+        if constexpr (pad == 0) return xs;
+        border<In::height, In::width, Cin, pad>(xs, buffer);
+        return buffer;
+    }
+
+    static void forward_implicit(frame<T> const& f, T const* x, T* y) {
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* xp = f.temp_of(t);
+            for (std::size_t s = begin; s < end; ++s) {
+                T* ys = y + s * output_shape::size;
+                if constexpr (Bias)
+                    for (std::size_t p = 0; p < P; ++p) detail::copy(F, f.params + weights, ys + p * F);
+                correlate<output_shape::height, output_shape::width, Wp, Cin, F>(bordered_input(x + s * In::size, xp),
+                                                                                f.params, ys, Bias);
+            }
+        };
+        f.for_samples(work);
+    }
+
+    static void backward_implicit(frame<T> const& f, T const* x, T const* dy, T* dx) {
+        constexpr std::size_t OH = output_shape::height, OW = output_shape::width;
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* xp = f.temp_of(t);
+            T* dyq = xp + (pad ? Hp * Wp * Cin : 0);  // dY with a border of K-1-P zeros
+            T* wf = dyq + Hq * Wq * F;                 // flipped weights [K-1-ky][K-1-kx][F][Cin]
+            T* g = f.grads_of(t);
+            if (dx)
+                for (std::size_t tap = 0; tap < K * K; ++tap)
+                    detail::transpose(Cin, F, f.params + (K * K - 1 - tap) * Cin * F, F, wf + tap * F * Cin);
+            // dW[ky] (rows kx, ci) += sum over output pixels of xp[oy+ky][ox+kx][ci] * dY[oy][ox]
+            detail::gemm_loop const rows{OH, OW, Wp * Cin, OW * F};
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xps = bordered_input(x + s * In::size, xp);
+                T const* dys = dy + s * output_shape::size;
+                for (std::size_t ky = 0; ky < K; ++ky)
+                    detail::gemm_strided<T>(K * Cin, F, rows, xps + ky * Wp * Cin, dys, g + ky * K * Cin * F,
+                                            {1, Cin, F, F}, true);
+                if constexpr (Bias)
+                    for (std::size_t p = 0; p < P; ++p) detail::add_to(F, dys + p * F, g + weights);
+                if (!dx) continue;
+                border<OH, OW, F, dpad>(dys, dyq);
+                correlate<In::height, In::width, Wq, F, Cin>(dyq, wf, dx + s * In::size, false);
+            }
+        };
+        f.for_samples(work);
+    }
+
+    // ---- other strides: im2col + gemm ------------------------------------------------------
 
     // Patch matrix of one sample: row (oy, ox), column (ky, kx, ci); zeros where padded.
     static void im2col(T const* x, T* col) {
