@@ -404,6 +404,7 @@ inline tensor_info tensor(std::string_view layer, std::string_view name, std::si
 // Each helper runs full SIMD registers with xsimd and finishes the tail (lengths that are not
 // a multiple of the register width) with scalar code, so any channel count works.
 
+#include <algorithm>
 #include <cstddef>
 
 // ---- begin mien/core/simd.hpp ----
@@ -463,12 +464,12 @@ inline void add(std::size_t n, T const* a, T const* b, T* out) {
 
 template <class T>
 inline void copy(std::size_t n, T const* from, T* to) {
-    for (std::size_t i = 0; i < n; ++i) to[i] = from[i];
+    std::copy_n(from, n, to);  // memmove for arithmetic types
 }
 
 template <class T>
 inline void fill(std::size_t n, T value, T* to) {
-    for (std::size_t i = 0; i < n; ++i) to[i] = value;
+    std::fill_n(to, n, value);
 }
 
 // Transposes a rows x cols row-major matrix (leading dimension ld) into cols x rows.
@@ -877,12 +878,20 @@ template <class... Args>
 //   C[i][j] (+)= sum_k A(i, k) * B[k][j]      i < M, j < N, k < K
 //
 // A is read through two strides (A(i, k) = A[i * a_row + k * a_col]) so A or A^T can be used
-// without copying; B and C are row-major with leading dimensions ldb and ldc. Convolutions
-// (via im2col), pointwise and dense layers, and the attention products all call this.
+// without copying; B and C are row-major with leading dimensions ldb and ldc. Convolutions,
+// pointwise and dense layers, and the attention products all call this.
 //
 // gemm_reference is the plain triple loop the tests compare against; gemm is the
 // register-blocked xsimd kernel: MR rows of C by NV SIMD registers of columns stay in registers
-// while k runs, so each loaded B vector feeds MR fused multiply-adds.
+// while k runs, so each loaded B vector feeds MR fused multiply-adds and each broadcast A value
+// feeds NV. With 32 registers (AVX-512) the blocks are 6x4, 8x3, 12x2 and 8x1 registers: 24
+// accumulators plus the B vectors and one broadcast. Columns left over (fewer than one
+// register) fall back to scalar code.
+//
+// detail::gemm_strided runs k in `segments` runs of `len` steps, each run starting at its own
+// offset into A and B. That is what a convolution is without im2col: the patch row of output
+// pixel i, for kernel row ky, is K * Cin contiguous values of the (padded) input, and the rows
+// ky are Wp * Cin apart (see layers/conv2d.hpp).
 
 #include <cstddef>
 
@@ -907,46 +916,102 @@ void gemm_reference(std::size_t M, std::size_t N, std::size_t K, T const* A, T c
 
 namespace detail {
 
+// How k runs: `segments` runs of `len` steps. Step k of run s reads A(i) at
+// A[i * a_row + s * a_seg + k * a_col] and B at B[s * b_seg + k * ldb].
+struct gemm_loop {
+    std::size_t segments, len, a_seg, b_seg;
+};
+
 // One MR x (NV * width) block of C, all of k.
 template <std::size_t MR, std::size_t NV, class T>
-inline void gemm_block(std::size_t K, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
+inline void gemm_block(gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
     using batch = simd_batch<T>;
     constexpr std::size_t V = batch::size;
     batch acc[MR][NV];
-    for (std::size_t r = 0; r < MR; ++r)
-        for (std::size_t v = 0; v < NV; ++v)
-            acc[r][v] = accumulate ? batch::load_unaligned(C + r * s.ldc + v * V) : batch(T(0));
-    for (std::size_t k = 0; k < K; ++k) {
-        batch b[NV];
-        for (std::size_t v = 0; v < NV; ++v) b[v] = batch::load_unaligned(B + k * s.ldb + v * V);
-        for (std::size_t r = 0; r < MR; ++r) {
-            batch const a(A[r * s.a_row + k * s.a_col]);
-            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(a, b[v], acc[r][v]);
+    if (accumulate) {
+        for (std::size_t r = 0; r < MR; ++r)
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = batch::load_unaligned(C + r * s.ldc + v * V);
+    } else {
+        for (std::size_t r = 0; r < MR; ++r)
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = batch(T(0));
+    }
+    for (std::size_t seg = 0; seg < L.segments; ++seg) {
+        T const* a = A + seg * L.a_seg;
+        T const* b = B + seg * L.b_seg;
+        for (std::size_t k = 0; k < L.len; ++k, a += s.a_col, b += s.ldb) {
+            batch bv[NV];
+            for (std::size_t v = 0; v < NV; ++v) bv[v] = batch::load_unaligned(b + v * V);
+            for (std::size_t r = 0; r < MR; ++r) {
+                batch const av(a[r * s.a_row]);
+                for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+            }
         }
     }
     for (std::size_t r = 0; r < MR; ++r)
         for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_unaligned(C + r * s.ldc + v * V);
 }
 
-// All rows for one column panel of NV vectors, MR rows at a time, then the leftover rows.
+// Rows [0, R) of a panel in blocks of fewer than MR rows (R < MR), one template per count.
 template <std::size_t MR, std::size_t NV, class T>
-inline void gemm_panel(std::size_t M, std::size_t K, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
+inline void gemm_rows_tail(std::size_t R, gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
+    if constexpr (MR > 1) {
+        if (R == MR - 1) return gemm_block<MR - 1, NV>(L, A, B, C, s, accumulate);
+        gemm_rows_tail<MR - 1, NV>(R, L, A, B, C, s, accumulate);
+    }
+}
+
+// All rows for one column panel of NV registers, MR rows at a time, then the leftover rows.
+template <std::size_t MR, std::size_t NV, class T>
+inline void gemm_panel(std::size_t M, gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
     std::size_t i = 0;
-    for (; i + MR <= M; i += MR) gemm_block<MR, NV>(K, A + i * s.a_row, B, C + i * s.ldc, s, accumulate);
-    for (; i < M; ++i) gemm_block<1, NV>(K, A + i * s.a_row, B, C + i * s.ldc, s, accumulate);
+    for (; i + MR <= M; i += MR) gemm_block<MR, NV>(L, A + i * s.a_row, B, C + i * s.ldc, s, accumulate);
+    if (i < M) gemm_rows_tail<MR, NV>(M - i, L, A + i * s.a_row, B, C + i * s.ldc, s, accumulate);
+}
+
+// Scalar columns [0, N) (fewer than one register), with the same k loop.
+template <class T>
+inline void gemm_scalar(std::size_t M, std::size_t N, gemm_loop L, T const* A, T const* B, T* C, gemm_args s,
+                        bool accumulate) {
+    for (std::size_t i = 0; i < M; ++i)
+        for (std::size_t j = 0; j < N; ++j) {
+            T sum = accumulate ? C[i * s.ldc + j] : T(0);
+            for (std::size_t seg = 0; seg < L.segments; ++seg)
+                for (std::size_t k = 0; k < L.len; ++k)
+                    sum += A[i * s.a_row + seg * L.a_seg + k * s.a_col] * B[seg * L.b_seg + k * s.ldb + j];
+            C[i * s.ldc + j] = sum;
+        }
+}
+
+// C (+)= the product with k run as described by L (see gemm_loop).
+template <class T>
+void gemm_strided(std::size_t M, std::size_t N, gemm_loop L, T const* A, T const* B, T* C, gemm_args s,
+                  bool accumulate) {
+    constexpr std::size_t V = simd_width<T>;
+    constexpr bool wide = simd_batch<T>::size * sizeof(T) >= 64;  // 32 registers: AVX-512
+    std::size_t j = 0;
+    if constexpr (V == 1) {
+        gemm_scalar(M, N, L, A, B, C, s, accumulate);
+        return;
+    }
+    for (; j + 4 * V <= N; j += 4 * V) gemm_panel<wide ? 6 : 3, 4>(M, L, A, B + j, C + j, s, accumulate);
+    if (j + 3 * V <= N) {
+        gemm_panel<wide ? 8 : 4, 3>(M, L, A, B + j, C + j, s, accumulate);
+        j += 3 * V;
+    } else if (j + 2 * V <= N) {
+        gemm_panel<wide ? 12 : 6, 2>(M, L, A, B + j, C + j, s, accumulate);
+        j += 2 * V;
+    } else if (j + V <= N) {
+        gemm_panel<8, 1>(M, L, A, B + j, C + j, s, accumulate);
+        j += V;
+    }
+    if (j < N) gemm_scalar(M, N - j, L, A, B + j, C + j, s, accumulate);
 }
 
 }  // namespace detail
 
 template <class T>
 void gemm(std::size_t M, std::size_t N, std::size_t K, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
-    constexpr std::size_t V = detail::simd_width<T>;
-    std::size_t j = 0;
-    // Wide panels first (4 registers of columns, 4 rows), then 2, then 1, then a scalar tail.
-    for (; j + 4 * V <= N; j += 4 * V) detail::gemm_panel<4, 4>(M, K, A, B + j, C + j, s, accumulate);
-    for (; j + 2 * V <= N; j += 2 * V) detail::gemm_panel<6, 2>(M, K, A, B + j, C + j, s, accumulate);
-    for (; j + V <= N; j += V) detail::gemm_panel<8, 1>(M, K, A, B + j, C + j, s, accumulate);
-    if (j < N) gemm_reference(M, N - j, K, A, B + j, C + j, s, accumulate);
+    detail::gemm_strided(M, N, detail::gemm_loop{1, K, 0, 0}, A, B, C, s, accumulate);
 }
 
 }  // namespace mien
@@ -1454,8 +1519,14 @@ struct batch_norm {
 // macs = OH * OW * K * K * Cin * F: every tap counts, padded ones included.
 // Template parameters: Filters, Kernel, padding, Stride, Bias (false: no bias vector).
 //
-// Computed as im2col + gemm per sample: the patch matrix (OH*OW x K*K*Cin) times the weights
-// (K*K*Cin x F). Backward: dW += col^T dY, dcol = dY W^T, then col2im scatters dcol into dx.
+// Stride 1 (the paper's convolutions) runs without a patch matrix: the input is copied into a
+// zero-bordered (H+2P)x(W+2P)xCin buffer, and for each output row one gemm_strided call reads
+// the patch row of pixel (oy, ox) straight from it: for kernel row ky, the K*Cin values from
+// (oy+ky, ox) on are contiguous (detail::gemm_loop: K runs, Wp*Cin apart). Backward:
+// dW[ky] += (the same rows)^T dY, one call per ky; dx is the same correlation applied to dY
+// (bordered with K-1-P zeros) and the weights flipped in space, [K-1-ky][K-1-kx][F][Cin].
+// Other strides use im2col + gemm per sample: the patch matrix (OH*OW x K*K*Cin) times the
+// weights (K*K*Cin x F); backward dW += col^T dY, dcol = dY W^T, col2im scatters dcol into dx.
 
 #include <cmath>
 #include <cstddef>
@@ -1500,12 +1571,18 @@ struct conv2d_layer : leaf_layer {
     static constexpr std::size_t patch = K * K * Cin;           // one row of the patch matrix
     static constexpr std::size_t P = output_shape::pixels;      // rows of the patch matrix
     static constexpr bool direct = K == 1 && S == 1 && pad == 0;  // x is already the patch matrix
+    static constexpr bool implicit = !direct && S == 1;              // no patch matrix (see above)
     static constexpr std::size_t weights = patch * F;
     static constexpr std::size_t params = weights + (Bias ? F : 0);
     static constexpr std::size_t state_size = 0;
     static constexpr std::size_t macs = P * patch * F;
     static constexpr std::size_t saved_per_sample = 0;
-    static constexpr std::size_t temp_size = (direct ? 0 : 2 * P * patch) + weights;
+    // Implicit path: the bordered input, the bordered dY (Hq x Wq x F) and the flipped weights.
+    static constexpr std::size_t Hp = In::height + 2 * pad, Wp = In::width + 2 * pad;
+    static constexpr std::size_t dpad = K - 1 - pad;
+    static constexpr std::size_t Hq = output_shape::height + 2 * dpad, Wq = output_shape::width + 2 * dpad;
+    static constexpr std::size_t temp_size =
+        direct ? weights : implicit ? (pad ? Hp * Wp * Cin : 0) + Hq * Wq * F + weights : 2 * P * patch + weights;
 
     static void init(T* p, T*, random_generator& rng) {
         detail::he_uniform(p, weights, patch, rng);
@@ -1519,6 +1596,7 @@ struct conv2d_layer : leaf_layer {
     }
 
     static void forward(frame<T> const& f, T const* x, T* y) {
+        if constexpr (implicit) return forward_implicit(f, x, y);
         auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
             T* col = f.temp_of(t);
             for (std::size_t s = begin; s < end; ++s) {
@@ -1538,6 +1616,7 @@ struct conv2d_layer : leaf_layer {
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
+        if constexpr (implicit) return backward_implicit(f, x, dy, dx);
         auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
             T* col = f.temp_of(t);
             T* dcol = direct ? nullptr : col + P * patch;
@@ -1567,6 +1646,82 @@ struct conv2d_layer : leaf_layer {
         };
         f.for_samples(work);
     }
+
+    // ---- stride 1 without a patch matrix -----------------------------------------------------
+
+    // y (OH x OW x Co) (+)= the correlation of xp (a bordered map Wx pixels wide, Ci channels)
+    // with w [K][K][Ci][Co]: per output row, k runs over ky (K runs) x (kx, ci) (K*Ci contiguous).
+    template <std::size_t OH, std::size_t OW, std::size_t Wx, std::size_t Ci, std::size_t Co>
+    static void correlate(T const* xp, T const* w, T* y, bool accumulate) {
+        detail::gemm_loop const loop{K, K * Ci, Wx * Ci, K * Ci * Co};
+        for (std::size_t oy = 0; oy < OH; ++oy)
+            detail::gemm_strided<T>(OW, Co, loop, xp + oy * Wx * Ci, w, y + oy * OW * Co, {Ci, 1, Co, Co}, accumulate);
+    }
+
+    // dst ((Hs+2B) x (Ws+2B) x C) = src (Hs x Ws x C) with a border of B zeros.
+    template <std::size_t Hs, std::size_t Ws, std::size_t C, std::size_t B>
+    static void border(T const* src, T* dst) {
+        constexpr std::size_t Wd = Ws + 2 * B;
+        detail::fill(B * Wd * C, T(0), dst);
+        for (std::size_t r = 0; r < Hs; ++r) {
+            T* row = dst + (r + B) * Wd * C;
+            detail::fill(B * C, T(0), row);
+            detail::copy(Ws * C, src + r * Ws * C, row + B * C);
+            detail::fill(B * C, T(0), row + (B + Ws) * C);
+        }
+        detail::fill(B * Wd * C, T(0), dst + (Hs + B) * Wd * C);
+    }
+
+    // The bordered input of one sample (x itself when there is no padding).
+    static T const* bordered_input(T const* xs, T* buffer) {
+        if constexpr (pad == 0) return xs;
+        border<In::height, In::width, Cin, pad>(xs, buffer);
+        return buffer;
+    }
+
+    static void forward_implicit(frame<T> const& f, T const* x, T* y) {
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* xp = f.temp_of(t);
+            for (std::size_t s = begin; s < end; ++s) {
+                T* ys = y + s * output_shape::size;
+                if constexpr (Bias)
+                    for (std::size_t p = 0; p < P; ++p) detail::copy(F, f.params + weights, ys + p * F);
+                correlate<output_shape::height, output_shape::width, Wp, Cin, F>(bordered_input(x + s * In::size, xp),
+                                                                                f.params, ys, Bias);
+            }
+        };
+        f.for_samples(work);
+    }
+
+    static void backward_implicit(frame<T> const& f, T const* x, T const* dy, T* dx) {
+        constexpr std::size_t OH = output_shape::height, OW = output_shape::width;
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* xp = f.temp_of(t);
+            T* dyq = xp + (pad ? Hp * Wp * Cin : 0);  // dY with a border of K-1-P zeros
+            T* wf = dyq + Hq * Wq * F;                 // flipped weights [K-1-ky][K-1-kx][F][Cin]
+            T* g = f.grads_of(t);
+            if (dx)
+                for (std::size_t tap = 0; tap < K * K; ++tap)
+                    detail::transpose(Cin, F, f.params + (K * K - 1 - tap) * Cin * F, F, wf + tap * F * Cin);
+            // dW[ky] (rows kx, ci) += sum over output pixels of xp[oy+ky][ox+kx][ci] * dY[oy][ox]
+            detail::gemm_loop const rows{OH, OW, Wp * Cin, OW * F};
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xps = bordered_input(x + s * In::size, xp);
+                T const* dys = dy + s * output_shape::size;
+                for (std::size_t ky = 0; ky < K; ++ky)
+                    detail::gemm_strided<T>(K * Cin, F, rows, xps + ky * Wp * Cin, dys, g + ky * K * Cin * F,
+                                            {1, Cin, F, F}, true);
+                if constexpr (Bias)
+                    for (std::size_t p = 0; p < P; ++p) detail::add_to(F, dys + p * F, g + weights);
+                if (!dx) continue;
+                border<OH, OW, F, dpad>(dys, dyq);
+                correlate<In::height, In::width, Wq, F, Cin>(dyq, wf, dx + s * In::size, false);
+            }
+        };
+        f.for_samples(work);
+    }
+
+    // ---- other strides: im2col + gemm ------------------------------------------------------
 
     // Patch matrix of one sample: row (oy, ox), column (ky, kx, ci); zeros where padded.
     static void im2col(T const* x, T* col) {
