@@ -1,4 +1,4 @@
-// mien/mien.hpp -- the core library: shapes, layers, blocks, networks, training.
+// mien/mien.hpp -- the core library: shapes, layers, blocks, networks, training, weights I/O.
 // Header-only, C++20, depends on xsimd (and xtensor for interop); never on OpenCV.
 #pragma once
 
@@ -12,6 +12,10 @@
 #include "core/parallel.hpp"
 #include "core/random.hpp"
 #include "core/shape.hpp"
+#include "io/checkpoint.hpp"
+#include "io/fingerprint.hpp"
+#include "io/npz.hpp"
+#include "io/weights.hpp"
 #include "layers/additive_attention.hpp"
 #include "layers/batch_norm.hpp"
 #include "layers/conv2d.hpp"

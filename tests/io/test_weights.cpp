@@ -1,0 +1,237 @@
+// The .mien weights format: round trips, and every way a file can be wrong is caught before
+// the network is touched, with a message that names the problem.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <mien/io/weights.hpp>
+#include <mien/models/paper.hpp>
+
+#include "support/io_test.hpp"
+
+namespace {
+
+using mien::testing::error_of;
+using mien::testing::snapshot;
+
+using paper = mien::models::paper<>;
+using fast = mien::models::fast;
+// Same tensor shapes, another topology (an extra relu shifts the layer indices).
+using three = mien::network<mien::input<4, 4, 1>, mien::conv2d<2, 3>, mien::global_avg_pool, mien::dense<3>>;
+using three_relu = mien::network<mien::input<4, 4, 1>, mien::conv2d<2, 3>, mien::relu, mien::global_avg_pool, mien::dense<3>>;
+using five = mien::network<mien::input<4, 4, 1>, mien::conv2d<2, 3>, mien::global_avg_pool, mien::dense<3>, mien::dense<3>>;
+
+template <class Net>
+std::unique_ptr<Net> make(std::uint64_t seed) {
+    auto net = std::make_unique<Net>();
+    net->init(seed);
+    return net;
+}
+
+std::vector<std::byte> file_bytes(std::filesystem::path const& path) { return mien::detail::read_file(path, "test"); }
+
+void write_bytes(std::filesystem::path const& path, std::vector<std::byte> const& bytes) {
+    mien::detail::write_file_atomically(path, bytes, "test");
+}
+
+template <class Net>
+std::vector<float> some_input() {
+    std::vector<float> x(Net::inputs);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = float((i * 37) % 101) / 100.0f;
+    return x;
+}
+
+}  // namespace
+
+TEST_CASE("weights: save, load into a fresh network -> bit-identical tensors and predictions") {
+    mien::testing::temp_dir dir;
+    auto const path = dir / "paper.mien";
+    auto a = make<paper>(1);
+    a->state()[0] = 0.25f;  // a running mean that init() would not give back
+    mien::save_weights(*a, path, {{"epoch", "7"}, {"best_accuracy", "0.6931"}});
+    CHECK_FALSE(std::filesystem::exists(mien::detail::temp_path_for(path)));
+
+    auto b = make<paper>(2);
+    REQUIRE(snapshot(*a) != snapshot(*b));
+    mien::load_result const r = mien::load_weights(*b, path);
+    CHECK(snapshot(*a) == snapshot(*b));
+    CHECK(r.topology_matches);
+    CHECK(r.warning.empty());
+    CHECK(r.file_fingerprint == mien::topology_fingerprint<paper>);
+    CHECK(r.metadata.at("epoch") == "7");
+    CHECK(r.metadata.at("best_accuracy") == "0.6931");
+    CHECK(r.file_topology == mien::topology_description<paper>());
+
+    auto const x = some_input<paper>();
+    auto const pa = a->predict(x);
+    auto const pb = b->predict(x);
+    CHECK(std::memcmp(pa.data(), pb.data(), sizeof pa) == 0);
+
+    // The in-memory form is the file.
+    CHECK(mien::encode_weights(*a, {{"epoch", "7"}, {"best_accuracy", "0.6931"}}) == file_bytes(path));
+}
+
+TEST_CASE("weights: the header holds magic, version, size, kind, fingerprint") {
+    auto net = make<three>(3);
+    auto const bytes = mien::encode_weights(*net);
+    mien::detail::byte_reader r(bytes);
+    CHECK(std::string(reinterpret_cast<char const*>(bytes.data()), 4) == "MIEN");
+    r.skip(4);
+    CHECK(r.u32() == mien::weights_format_version);
+    CHECK(r.u64() == bytes.size());
+    CHECK(r.u32() == 1);  // weights
+    CHECK(r.u64() == mien::topology_fingerprint<three>);
+    CHECK(mien::detail::crc32(std::span(bytes).first(bytes.size() - 4)) ==
+          mien::detail::byte_reader(bytes, bytes.size() - 4).u32());
+}
+
+TEST_CASE("weights: a corrupted byte -> checksum mismatch, network unchanged") {
+    mien::testing::temp_dir dir;
+    auto const path = dir / "fast.mien";
+    auto a = make<fast>(1);
+    mien::save_weights(*a, path);
+    auto bytes = file_bytes(path);
+    bytes[bytes.size() / 2] ^= std::byte{0x10};  // inside the float data
+    write_bytes(path, bytes);
+
+    auto b = make<fast>(2);
+    auto const before = snapshot(*b);
+    std::string const message = error_of([&] { mien::load_weights(*b, path); });
+    CHECK(message.find("checksum mismatch") != std::string::npos);
+    CHECK(message.find(path.string()) != std::string::npos);
+    CHECK(snapshot(*b) == before);
+}
+
+TEST_CASE("weights: a truncated file -> truncation error naming the tensor") {
+    auto a = make<fast>(1);
+    auto bytes = mien::encode_weights(*a);
+    bytes.resize(5000);
+    auto b = make<fast>(2);
+    auto const before = snapshot(*b);
+    std::string const message = error_of([&] { mien::decode_weights(*b, bytes, "cut.mien"); });
+    CHECK(message.find("cut.mien: truncated file: 5000 of ") != std::string::npos);
+    CHECK(message.find("inside the data of tensor 10 (06.batch_norm.running_var)") != std::string::npos);
+    CHECK(snapshot(*b) == before);
+
+    bytes.resize(11);
+    CHECK(error_of([&] { mien::decode_weights(*b, bytes, "cut.mien"); }) ==
+          "cut.mien: truncated file: 11 bytes, the header alone needs 16");
+    bytes = mien::encode_weights(*a);
+    bytes.pop_back();
+    CHECK(error_of([&] { mien::decode_weights(*b, bytes, "cut.mien"); }).find("inside the checksum") != std::string::npos);
+}
+
+TEST_CASE("weights: wrong topology -> the first differing tensor with both shapes") {
+    mien::testing::temp_dir dir;
+    auto const path = dir / "paper.mien";
+    mien::save_weights(*make<paper>(1), path);
+    auto small = make<fast>(2);
+    auto const before = snapshot(*small);
+    std::string const message = error_of([&] { mien::load_weights(*small, path); });
+    CHECK(message == path.string() + ": 00.conv2d.weight: file shape (3,3,1,32) != model shape (3,3,1,16)");
+    CHECK(snapshot(*small) == before);
+}
+
+TEST_CASE("weights: a tensor count mismatch is named") {
+    auto const bytes = mien::encode_weights(*make<three>(1));
+    auto net = make<five>(2);
+    CHECK(error_of([&] { mien::decode_weights(*net, bytes); }) ==
+          "<memory>: tensor count mismatch: file has 3 tensors, model has 5 (first unmatched: model 03.dense.weight)");
+    auto const longer = mien::encode_weights(*net);
+    auto shorter = make<three>(3);
+    CHECK(error_of([&] { mien::decode_weights(*shorter, longer); }).find("file has 5 tensors, model has 3") != std::string::npos);
+}
+
+TEST_CASE("weights: same shapes, other fingerprint -> loads with a warning, or fails when exact") {
+    auto a = make<three>(1);
+    auto const bytes = mien::encode_weights(*a);
+    auto b = make<three_relu>(2);
+    mien::load_result const r = mien::decode_weights(*b, bytes);
+    CHECK_FALSE(r.topology_matches);
+    CHECK(r.warning.find("topology fingerprint mismatch") != std::string::npos);
+    CHECK(r.warning.find("file tensor 02.dense.weight loaded into 03.dense.weight") != std::string::npos);
+    CHECK(std::equal(a->parameters().begin(), a->parameters().end(), b->parameters().begin()));
+
+    auto c = make<three_relu>(3);
+    auto const before = snapshot(*c);
+    std::string const message = error_of([&] { mien::decode_weights(*c, bytes, "x.mien", mien::topology_check::exact); });
+    CHECK(message.starts_with("x.mien: topology fingerprint mismatch"));
+    CHECK(message.find("00 conv2d 4x4x1 -> 4x4x2") != std::string::npos);  // the file's topology
+    CHECK(snapshot(*c) == before);
+}
+
+TEST_CASE("weights: bad magic, unsupported version, missing file") {
+    mien::testing::temp_dir dir;
+    auto const path = dir / "not_weights.mien";
+    auto net = make<three>(1);
+    auto bytes = mien::encode_weights(*net);
+    bytes[0] = std::byte{'P'};
+    write_bytes(path, bytes);
+    CHECK(error_of([&] { mien::load_weights(*net, path); }) == path.string() + ": not a mien file (bad magic)");
+
+    bytes = mien::encode_weights(*net);
+    bytes[4] = std::byte{2};
+    CHECK(error_of([&] { mien::decode_weights(*net, bytes, "v2.mien"); }) ==
+          "v2.mien: unsupported format version: expected 1, found 2");
+
+    std::string const missing = error_of([&] { mien::load_weights(*net, dir / "nothing.mien"); });
+    CHECK(missing.starts_with("load_weights: cannot open "));
+    CHECK(missing.find("No such file") != std::string::npos);
+}
+
+TEST_CASE("weights: reserved metadata keys are refused") {
+    auto net = make<three>(1);
+    CHECK(error_of([&] { mien::encode_weights(*net, {{"mien.rng.state", "1"}}); }) ==
+          "save_weights: metadata key 'mien.rng.state' is reserved (keys starting with 'mien.')");
+}
+
+TEST_CASE("weights: a failed save leaves the old file byte-identical") {
+    mien::testing::temp_dir dir;
+    auto const path = dir / "model.mien";
+    mien::save_weights(*make<three>(1), path);
+    auto const old = file_bytes(path);
+
+    // A directory where the temporary file should go: opening it for writing fails.
+    std::filesystem::create_directory(mien::detail::temp_path_for(path));
+    std::string const message = error_of([&] { mien::save_weights(*make<three>(2), path); });
+    CHECK(message.starts_with("save_weights: cannot create " + mien::detail::temp_path_for(path).string()));
+    CHECK(file_bytes(path) == old);
+    std::filesystem::remove(mien::detail::temp_path_for(path));
+
+    // A read-only directory (root ignores permissions: then there is nothing to check).
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    if (std::FILE* probe = std::fopen((dir / "probe").string().c_str(), "wb")) {
+        std::fclose(probe);
+        std::filesystem::remove(dir / "probe");
+    } else {
+        CHECK(error_of([&] { mien::save_weights(*make<three>(2), path); }).find("Permission denied") != std::string::npos);
+        CHECK(file_bytes(path) == old);
+    }
+    std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
+
+    mien::save_weights(*make<three>(2), path);  // and a good save replaces it
+    CHECK(file_bytes(path) != old);
+    CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()) == 1);
+}
+
+TEST_CASE("weights: every single-byte corruption and every truncation is caught") {
+    auto a = make<three>(1);
+    auto const good = mien::encode_weights(*a);
+    auto b = make<three>(2);
+    auto const before = snapshot(*b);
+    for (std::size_t i = 0; i < good.size(); ++i) {
+        auto bytes = good;
+        bytes[i] ^= std::byte{0x5A};
+        CHECK_MESSAGE(!error_of([&] { mien::decode_weights(*b, bytes); }).empty(), "byte ", i);
+        bytes.assign(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(i));
+        CHECK_MESSAGE(!error_of([&] { mien::decode_weights(*b, bytes); }).empty(), "length ", i);
+    }
+    CHECK(snapshot(*b) == before);
+}
