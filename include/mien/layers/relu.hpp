@@ -24,22 +24,35 @@ struct relu_layer : leaf_layer {
     template <class V>
     static void for_each_tensor(V&&) {}
 
+    // Element-wise, so each thread takes the values of its slice of samples.
     static void forward(frame<T> const& f, T const* x, T* y) {
-        using batch = detail::simd_batch<T>;
-        std::size_t const n = f.n * In::size;
-        std::size_t i = 0;
-        for (std::size_t const full = n - n % batch::size; i < full; i += batch::size) {
-            batch const v = batch::load_unaligned(x + i);
-            xsimd::select(v > batch(T(0)), v, batch(T(0))).store_unaligned(y + i);
-        }
-        for (; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t) {
+            std::size_t i = begin * In::size;
+            std::size_t const n = end * In::size, full = n - (n - i) % batch::size;
+            for (; i < full; i += batch::size) {
+                batch const v = batch::load_unaligned(x + i);
+                xsimd::select(v > zero(), v, zero()).store_unaligned(y + i);
+            }
+            for (; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+        };
+        f.for_samples(work);
     }
 
     static void backward(frame<T> const& f, T const*, T const* y, T const* dy, T* dx) {
         if (!dx) return;
-        std::size_t const n = f.n * In::size;
-        for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t) {
+            std::size_t i = begin * In::size;
+            std::size_t const n = end * In::size, full = n - (n - i) % batch::size;
+            for (; i < full; i += batch::size)
+                xsimd::select(batch::load_unaligned(y + i) > zero(), batch::load_unaligned(dy + i), zero()).store_unaligned(dx + i);
+            for (; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+        };
+        f.for_samples(work);
     }
+
+private:
+    using batch = detail::simd_batch<T>;
+    static batch zero() { return batch(T(0)); }
 };
 
 struct relu {
