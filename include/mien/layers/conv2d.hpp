@@ -42,6 +42,21 @@ inline void he_uniform(T* w, std::size_t count, std::size_t fan_in, random_gener
     double const limit = std::sqrt(6.0 / static_cast<double>(fan_in));
     for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(rng.uniform(-limit, limit));
 }
+
+// dst ((Hs+2B) x (Ws+2B) x C) = src (Hs x Ws x C) with a border of B zeros: the input of a
+// convolution without bounds checks.
+template <std::size_t Hs, std::size_t Ws, std::size_t C, std::size_t B, class T>
+inline void border(T const* src, T* dst) {
+    constexpr std::size_t Wd = Ws + 2 * B;
+    fill(B * Wd * C, T(0), dst);
+    for (std::size_t r = 0; r < Hs; ++r) {
+        T* row = dst + (r + B) * Wd * C;
+        fill(B * C, T(0), row);
+        copy(Ws * C, src + r * Ws * C, row + B * C);
+        fill(B * C, T(0), row + (B + Ws) * C);
+    }
+    fill(B * Wd * C, T(0), dst + (Hs + B) * Wd * C);
+}
 }  // namespace detail
 
 template <Shape In, class T, std::size_t F, std::size_t K, padding Pad, std::size_t S, bool Bias, class Name>
@@ -150,24 +165,10 @@ struct conv2d_layer : leaf_layer {
             detail::gemm_strided<T>(OW, Co, loop, xp + oy * Wx * Ci, w, y + oy * OW * Co, {Ci, 1, Co, Co}, accumulate);
     }
 
-    // dst ((Hs+2B) x (Ws+2B) x C) = src (Hs x Ws x C) with a border of B zeros.
-    template <std::size_t Hs, std::size_t Ws, std::size_t C, std::size_t B>
-    static void border(T const* src, T* dst) {
-        constexpr std::size_t Wd = Ws + 2 * B;
-        detail::fill(B * Wd * C, T(0), dst);
-        for (std::size_t r = 0; r < Hs; ++r) {
-            T* row = dst + (r + B) * Wd * C;
-            detail::fill(B * C, T(0), row);
-            detail::copy(Ws * C, src + r * Ws * C, row + B * C);
-            detail::fill(B * C, T(0), row + (B + Ws) * C);
-        }
-        detail::fill(B * Wd * C, T(0), dst + (Hs + B) * Wd * C);
-    }
-
     // The bordered input of one sample (x itself when there is no padding).
     static T const* bordered_input(T const* xs, T* buffer) {
         if constexpr (pad == 0) return xs;
-        border<In::height, In::width, Cin, pad>(xs, buffer);
+        detail::border<In::height, In::width, Cin, pad>(xs, buffer);
         return buffer;
     }
 
@@ -206,7 +207,7 @@ struct conv2d_layer : leaf_layer {
                 if constexpr (Bias)
                     for (std::size_t p = 0; p < P; ++p) detail::add_to(F, dys + p * F, g + weights);
                 if (!dx) continue;
-                border<OH, OW, F, dpad>(dys, dyq);
+                detail::border<OH, OW, F, dpad>(dys, dyq);
                 correlate<In::height, In::width, Wq, F, Cin>(dyq, wf, dx + s * In::size, false);
             }
         };
