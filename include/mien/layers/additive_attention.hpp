@@ -14,6 +14,7 @@
 #include "../core/fast_math.hpp"
 #include "../core/gemm.hpp"
 #include "../core/layer.hpp"
+#include "../core/simd.hpp"
 #include "../core/softmax.hpp"
 #include "../core/vector_ops.hpp"
 
@@ -53,62 +54,91 @@ struct additive_attention_layer : leaf_layer {
         f(detail::tensor(name, "score", vv, {D}));
     }
 
+    // Samples are independent: each thread takes a slice, with its own scratch and gradients.
     static void forward(frame<T> const& f, T const* x, T* y) {
-        T* pm = f.temp_of(0);  // Q W1 + b, N x D
-        T* rm = pm + N * D;    // K W2,     N x D
-        T* e = rm + N * D;     // scores,   N x N
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T* th = f.saved + s * saved_per_sample;  // tanh values, [i][j][D]
-            T* att = th + N * N * D;                  // B, N x N
-            for (std::size_t i = 0; i < N; ++i) detail::copy(D, f.params + b, pm + i * D);
-            gemm<T>(N, D, D, xs + q, f.params + w1, pm, {width, 1, D, D}, true);
-            gemm<T>(N, D, D, xs + k, f.params + w2, rm, {width, 1, D, D}, false);
-            for (std::size_t i = 0; i < N; ++i)
-                for (std::size_t j = 0; j < N; ++j)
-                    e[i * N + j] = detail::tanh_sum_dot(D, pm + i * D, rm + j * D, f.params + vv, th + (i * N + j) * D);
-            for (std::size_t i = 0; i < N; ++i) detail::softmax(N, e + i * N, att + i * N);
-            gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
-        }
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* pm = f.temp_of(t);  // Q W1 + b, N x D
+            T* rm = pm + N * D;    // K W2,     N x D
+            T* e = rm + N * D;     // scores,   N x N
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T* th = f.saved + s * saved_per_sample;  // tanh values, [i][j][D]
+                T* att = th + N * N * D;                  // B, N x N
+                for (std::size_t i = 0; i < N; ++i) detail::copy(D, f.params + b, pm + i * D);
+                gemm<T>(N, D, D, xs + q, f.params + w1, pm, {width, 1, D, D}, true);
+                gemm<T>(N, D, D, xs + k, f.params + w2, rm, {width, 1, D, D}, false);
+                for (std::size_t i = 0; i < N; ++i)
+                    for (std::size_t j = 0; j < N; ++j)
+                        e[i * N + j] = detail::tanh_sum_dot(D, pm + i * D, rm + j * D, f.params + vv, th + (i * N + j) * D);
+                for (std::size_t i = 0; i < N; ++i) detail::softmax(N, e + i * N, att + i * N);
+                gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
+            }
+        };
+        f.for_samples(work);
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
-        T* vt = f.temp_of(0);     // V^T, Cv x N
-        T* datt = vt + Cv * N;    // dB, N x N
-        T* de = datt + N * N;     // dE, N x N
-        T* dp = de + N * N;       // dP, N x D
-        T* dr = dp + N * D;       // dR, N x D
-        T* wt = dr + N * D;       // W^T, D x D
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T const* dys = dy + s * output_shape::size;
-            T const* th = f.saved + s * saved_per_sample;
-            T const* att = th + N * N * D;
-            detail::transpose(N, Cv, xs + v, width, vt);
-            gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);  // dB = dO V^T
-            if (dx) gemm<T>(N, Cv, N, att, dys, dx + s * In::size + v, {1, N, Cv, width}, false);  // dV = B^T dO
-            for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, de + i * N);
-            detail::fill(2 * N * D, T(0), dp);
-            for (std::size_t i = 0; i < N; ++i)
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* vt = f.temp_of(t);     // V^T, Cv x N
+            T* datt = vt + Cv * N;    // dB, N x N
+            T* de = datt + N * N;     // dE, N x N
+            T* dp = de + N * N;       // dP, N x D
+            T* dr = dp + N * D;       // dR, N x D
+            T* wt = dr + N * D;       // W^T, D x D
+            T* g = f.grads_of(t);
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T const* dys = dy + s * output_shape::size;
+                T const* th = f.saved + s * saved_per_sample;
+                T const* att = th + N * N * D;
+                detail::transpose(N, Cv, xs + v, width, vt);
+                gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);  // dB = dO V^T
+                if (dx) gemm<T>(N, Cv, N, att, dys, dx + s * In::size + v, {1, N, Cv, width}, false);  // dV = B^T dO
+                for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, de + i * N);
+                gemm<T>(1, D, N * N, de, th, g + vv, {1, 1, D, D}, true);  // dv += sum_ij dE_ij tanh_ij
+                score_backward(f.params + vv, de, th, dp, dr);
+                for (std::size_t i = 0; i < N; ++i) detail::add_to(D, dp + i * D, g + b);
+                gemm<T>(D, D, N, xs + q, dp, g + w1, {1, width, D, D}, true);  // dW1 += Q^T dP
+                gemm<T>(D, D, N, xs + k, dr, g + w2, {1, width, D, D}, true);  // dW2 += K^T dR
+                if (!dx) continue;
+                T* dxs = dx + s * In::size;
+                detail::transpose(D, D, f.params + w1, D, wt);
+                gemm<T>(N, D, D, dp, wt, dxs + q, {D, 1, D, width}, false);  // dQ = dP W1^T
+                detail::transpose(D, D, f.params + w2, D, wt);
+                gemm<T>(N, D, D, dr, wt, dxs + k, {D, 1, D, width}, false);  // dK = dR W2^T
+            }
+        };
+        f.for_samples(work);
+    }
+
+private:
+    // dT_ij = dE_ij v (1 - tanh_ij^2);  dP_i = sum_j dT_ij,  dR_j = sum_i dT_ij.
+    static void score_backward(T const* sv, T const* de, T const* th, T* dp, T* dr) {
+        using batch = detail::simd_batch<T>;
+        constexpr std::size_t V = batch::size, full = D - D % V;
+        detail::fill(N * D, T(0), dr);
+        for (std::size_t i = 0; i < N; ++i) {
+            for (std::size_t c = 0; c < full; c += V) {
+                batch const vc = batch::load_unaligned(sv + c);
+                batch acc(T(0));
                 for (std::size_t j = 0; j < N; ++j) {
-                    T const g = de[i * N + j];
-                    T const* t = th + (i * N + j) * D;
-                    for (std::size_t d = 0; d < D; ++d) {
-                        f.grads[vv + d] += g * t[d];
-                        T const dt = g * f.params[vv + d] * (T(1) - t[d] * t[d]);
-                        dp[i * D + d] += dt;
-                        dr[j * D + d] += dt;
-                    }
+                    batch const tv = batch::load_unaligned(th + (i * N + j) * D + c);
+                    batch const dt = batch(de[i * N + j]) * vc * (batch(T(1)) - tv * tv);
+                    acc += dt;
+                    (batch::load_unaligned(dr + j * D + c) + dt).store_unaligned(dr + j * D + c);
                 }
-            for (std::size_t i = 0; i < N; ++i) detail::add_to(D, dp + i * D, f.grads + b);
-            gemm<T>(D, D, N, xs + q, dp, f.grads + w1, {1, width, D, D}, true);  // dW1 += Q^T dP
-            gemm<T>(D, D, N, xs + k, dr, f.grads + w2, {1, width, D, D}, true);  // dW2 += K^T dR
-            if (!dx) continue;
-            T* dxs = dx + s * In::size;
-            detail::transpose(D, D, f.params + w1, D, wt);
-            gemm<T>(N, D, D, dp, wt, dxs + q, {D, 1, D, width}, false);  // dQ = dP W1^T
-            detail::transpose(D, D, f.params + w2, D, wt);
-            gemm<T>(N, D, D, dr, wt, dxs + k, {D, 1, D, width}, false);  // dK = dR W2^T
+                acc.store_unaligned(dp + i * D + c);
+            }
+            for (std::size_t c = full; c < D; ++c) {
+                T acc = 0;
+                for (std::size_t j = 0; j < N; ++j) {
+                    T const tv = th[(i * N + j) * D + c];
+                    T const dt = de[i * N + j] * sv[c] * (T(1) - tv * tv);
+                    acc += dt;
+                    dr[j * D + c] += dt;
+                }
+                dp[i * D + c] = acc;
+            }
         }
     }
 };

@@ -38,40 +38,47 @@ struct dot_product_attention_layer : leaf_layer {
     template <class V>
     static void for_each_tensor(V&&) {}
 
+    // Samples are independent: each thread takes a slice, with its own scratch.
     static void forward(frame<T> const& f, T const* x, T* y) {
-        T* kt = f.temp_of(0);
-        T* scores = kt + D * N;
         T const scale = T(1.0 / std::sqrt(double(D)));
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T* att = f.saved + s * N * N;
-            detail::transpose(N, D, xs + k, width, kt);
-            gemm<T>(N, N, D, xs + q, kt, scores, {width, 1, N, N}, false);
-            for (std::size_t i = 0; i < N * N; ++i) scores[i] *= scale;
-            for (std::size_t i = 0; i < N; ++i) detail::softmax(N, scores + i * N, att + i * N);
-            gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
-        }
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* kt = f.temp_of(t);
+            T* scores = kt + D * N;
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T* att = f.saved + s * N * N;
+                detail::transpose(N, D, xs + k, width, kt);
+                gemm<T>(N, N, D, xs + q, kt, scores, {width, 1, N, N}, false);
+                for (std::size_t i = 0; i < N * N; ++i) scores[i] *= scale;
+                for (std::size_t i = 0; i < N; ++i) detail::softmax(N, scores + i * N, att + i * N);
+                gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
+            }
+        };
+        f.for_samples(work);
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
         if (!dx) return;  // no parameters: only the input gradient matters
-        T* vt = f.temp_of(0);
-        T* datt = vt + (D > Cv ? D : Cv) * N;
-        T* dscore = datt + N * N;
         T const scale = T(1.0 / std::sqrt(double(D)));
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T const* dys = dy + s * output_shape::size;
-            T const* att = f.saved + s * N * N;
-            T* dxs = dx + s * In::size;
-            detail::transpose(N, Cv, xs + v, width, vt);
-            gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);                // dA = dO V^T
-            gemm<T>(N, Cv, N, att, dys, dxs + v, {1, N, Cv, width}, false);        // dV = A^T dO
-            for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, dscore + i * N);
-            for (std::size_t i = 0; i < N * N; ++i) dscore[i] *= scale;
-            gemm<T>(N, D, N, dscore, xs + k, dxs + q, {N, 1, width, width}, false);  // dQ = dS K
-            gemm<T>(N, D, N, dscore, xs + q, dxs + k, {1, N, width, width}, false);  // dK = dS^T Q
-        }
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* vt = f.temp_of(t);
+            T* datt = vt + (D > Cv ? D : Cv) * N;
+            T* dscore = datt + N * N;
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T const* dys = dy + s * output_shape::size;
+                T const* att = f.saved + s * N * N;
+                T* dxs = dx + s * In::size;
+                detail::transpose(N, Cv, xs + v, width, vt);
+                gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);                // dA = dO V^T
+                gemm<T>(N, Cv, N, att, dys, dxs + v, {1, N, Cv, width}, false);        // dV = A^T dO
+                for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, dscore + i * N);
+                for (std::size_t i = 0; i < N * N; ++i) dscore[i] *= scale;
+                gemm<T>(N, D, N, dscore, xs + k, dxs + q, {N, 1, width, width}, false);  // dQ = dS K
+                gemm<T>(N, D, N, dscore, xs + q, dxs + k, {1, N, width, width}, false);  // dK = dS^T Q
+            }
+        };
+        f.for_samples(work);
     }
 };
 
