@@ -6,6 +6,7 @@
 #include "blocks/residual.hpp"
 #include "blocks/sequential.hpp"
 #include "core/error.hpp"
+#include "core/finite.hpp"
 #include "core/gemm.hpp"
 #include "core/layer.hpp"
 #include "core/network.hpp"
