@@ -9,7 +9,7 @@
 #define MIEN_SINGLE_INCLUDE 1
 
 // ---- begin mien/mien.hpp ----
-// mien/mien.hpp -- the core library: shapes, layers, blocks, networks, training.
+// mien/mien.hpp -- the core library: shapes, layers, blocks, networks, training, weights I/O.
 // Header-only, C++20, depends on xsimd (and xtensor for interop); never on OpenCV.
 
 // ---- begin mien/blocks/concat.hpp ----
@@ -872,6 +872,51 @@ template <class... Args>
 
 }  // namespace mien
 // ---- end mien/core/error.hpp ----
+// ---- begin mien/core/finite.hpp ----
+// mien/core/finite.hpp -- checking inputs for NaN and infinity before they reach a network.
+//
+// mien does not scan inputs on every call (predict must stay cheap and allocation-free), and
+// the network cannot be relied on to pass a NaN through to its output: ReLU and max-pool
+// compare, and a comparison with NaN is false, so a NaN pixel can come out as an ordinary-
+// looking probability. A caller that takes data from outside checks it first:
+//
+//   if (!mien::all_finite(face)) reject(face);                  // or
+//   if (auto i = mien::first_non_finite(face); i < face.size()) report(i);
+//
+// Built with -ffast-math (-ffinite-math-only), the compiler may assume there is no NaN or
+// infinity and fold these checks to "finite": do not use that flag where inputs are untrusted.
+
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <type_traits>
+
+namespace mien {
+
+// The index of the first NaN or infinite value, or values.size() if there is none.
+template <class T>
+std::size_t first_non_finite(std::span<T const> values) {
+    for (std::size_t i = 0; i < values.size(); ++i)
+        if (!std::isfinite(values[i])) return i;
+    return values.size();
+}
+
+// The same for any contiguous container: std::vector, std::array, std::span<T>, a network's output.
+template <class Container>
+    requires requires(Container const& c) { std::span(c.data(), c.size()); }
+std::size_t first_non_finite(Container const& c) {
+    using T = std::remove_cvref_t<decltype(*c.data())>;
+    return first_non_finite(std::span<T const>(c.data(), c.size()));
+}
+
+// True when no value is NaN or infinite (an empty input is finite).
+template <class Values>
+bool all_finite(Values const& values) {
+    return first_non_finite(values) == values.size();
+}
+
+}  // namespace mien
+// ---- end mien/core/finite.hpp ----
 // ---- begin mien/core/gemm.hpp ----
 // mien/core/gemm.hpp -- the matrix product every heavy layer reduces to.
 //
@@ -1202,6 +1247,1258 @@ using network = basic_network<float, In, Specs...>;
 
 }  // namespace mien
 // ---- end mien/core/network.hpp ----
+// ---- begin mien/io/checkpoint.hpp ----
+// mien/io/checkpoint.hpp -- training checkpoints: resume exactly where a run stopped.
+//
+//   mien::save_checkpoint(trainer, "run.ckpt", {{"epoch", "12"}, {"best_accuracy", "0.71"}});
+//   auto c = mien::load_checkpoint(trainer, "run.ckpt");   // c.metadata["epoch"] == "12"
+//
+// A checkpoint is a .mien file (weights.hpp, docs/WEIGHTS_FORMAT.md) of content kind 2 holding
+// the network's tensors, then the optimizer's state as "optimizer" tensors (Adam:
+// optimizer.first_moment and optimizer.second_moment; SGD: optimizer.velocity; each of shape
+// (params)), and in the metadata the reserved keys mien.optimizer ("adam" / "sgd"),
+// mien.optimizer.steps, mien.optimizer.learning_rate (a schedule may have changed it) and
+// mien.rng.state (the trainer's generator, which draws the dropout masks). With all of it
+// restored, training continues bit for bit as if it had never stopped.
+//
+// The topology must match exactly (fingerprint included): resuming into another network is
+// a bug, not a migration. Loading checks everything before it writes anything.
+
+#include <charconv>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+// ---- begin mien/io/weights.hpp ----
+// mien/io/weights.hpp -- versioned binary weights (.mien); the container checkpoints share.
+//
+//   mien::save_weights(net, "model.mien");                  // atomic: old file kept on failure
+//   auto r = mien::load_weights(net, "model.mien");         // validates everything first
+//   if (!r.topology_matches) std::puts(r.warning.c_str());
+//
+// The layout is in docs/WEIGHTS_FORMAT.md: "MIEN", version, file size, content kind, topology
+// fingerprint and description, key/value metadata, named tensors (float32 little-endian),
+// CRC-32. A load parses and checks the whole file before it touches the network, so a bad
+// file leaves the network as it was. Errors name the source and, for a shape mismatch, the
+// first differing tensor with both shapes:
+//   "03.conv2d.weight: file shape (3,3,1,64) != model shape (3,3,1,32)".
+//
+// Topology policy: tensors are matched by position, and their kinds and shapes must agree.
+// When they do but the fingerprints differ (say a relu was inserted, which shifts the layer
+// indices in the names) the default, topology_check::shapes, loads and reports it in
+// load_result (topology_matches = false, warning says what differs); topology_check::exact
+// makes it an error. Checkpoints (checkpoint.hpp) always use exact.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+// ---- begin mien/io/binary.hpp ----
+// mien/io/binary.hpp -- bytes, checksums and files for the weights, checkpoint and .npz formats.
+//
+// Everything here is little-endian by construction (values are assembled byte by byte), so a
+// file written on any host reads back on any other. Files are written atomically: the bytes go
+// to `path.tmp-<pid>`, are flushed to disk (fsync), and only then renamed over `path`, so a
+// crash or a failed write never leaves a half-written file where a good one used to be.
+// I/O is not the hot path: these helpers allocate freely.
+
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+
+#if __has_include(<unistd.h>) && __has_include(<fcntl.h>)
+#include <fcntl.h>
+#include <unistd.h>
+#define MIEN_IO_POSIX 1
+#else
+#define MIEN_IO_POSIX 0
+#endif
+
+namespace mien::detail {
+
+// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320): the checksum ZIP requires, reused by
+// the .mien format so one well-known function guards both.
+inline constexpr std::array<std::uint32_t, 256> crc32_table = [] {
+    std::array<std::uint32_t, 256> table{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        table[i] = c;
+    }
+    return table;
+}();
+
+inline std::uint32_t crc32(std::span<std::byte const> bytes, std::uint32_t crc = 0) {
+    crc = ~crc;
+    for (std::byte b : bytes) crc = crc32_table[(crc ^ std::to_integer<std::uint32_t>(b)) & 0xFFu] ^ (crc >> 8);
+    return ~crc;
+}
+
+// Appends little-endian values to a growing buffer.
+class byte_writer {
+public:
+    void u8(std::uint8_t v) { bytes_.push_back(std::byte{v}); }
+    void u16(std::uint16_t v) { put(v, 2); }
+    void u32(std::uint32_t v) { put(v, 4); }
+    void u64(std::uint64_t v) { put(v, 8); }
+    void f32(float v) { u32(std::bit_cast<std::uint32_t>(v)); }
+    void raw(std::string_view s) {
+        for (char c : s) bytes_.push_back(static_cast<std::byte>(c));
+    }
+    void raw(std::span<std::byte const> s) { bytes_.insert(bytes_.end(), s.begin(), s.end()); }
+    // A length-prefixed string: u32 byte count, then the bytes (no terminator).
+    void text(std::string_view s) {
+        u32(static_cast<std::uint32_t>(s.size()));
+        raw(s);
+    }
+    // Overwrites a u32 written earlier (sizes known only at the end).
+    void patch_u32(std::size_t at, std::uint32_t v) {
+        for (std::size_t i = 0; i < 4; ++i) bytes_[at + i] = std::byte(static_cast<unsigned char>(v >> (8 * i)));
+    }
+    void patch_u64(std::size_t at, std::uint64_t v) {
+        for (std::size_t i = 0; i < 8; ++i) bytes_[at + i] = std::byte(static_cast<unsigned char>(v >> (8 * i)));
+    }
+    std::size_t size() const { return bytes_.size(); }
+    std::vector<std::byte>& bytes() { return bytes_; }
+
+private:
+    void put(std::uint64_t v, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) bytes_.push_back(std::byte(static_cast<unsigned char>(v >> (8 * i))));
+    }
+    std::vector<std::byte> bytes_;
+};
+
+// Reads little-endian values from a span. Running past the end is not an error here: ok()
+// turns false and the caller, which knows what it was reading, words the message.
+class byte_reader {
+public:
+    explicit byte_reader(std::span<std::byte const> bytes, std::size_t at = 0) : bytes_(bytes), at_(at) {}
+
+    bool has(std::size_t n) const { return ok_ && n <= bytes_.size() && at_ <= bytes_.size() - n; }
+    std::uint8_t u8() { return static_cast<std::uint8_t>(get(1)); }
+    std::uint16_t u16() { return static_cast<std::uint16_t>(get(2)); }
+    std::uint32_t u32() { return static_cast<std::uint32_t>(get(4)); }
+    std::uint64_t u64() { return get(8); }
+    float f32() { return std::bit_cast<float>(u32()); }
+    std::span<std::byte const> take(std::size_t n) {
+        if (!has(n)) return fail_read();
+        auto s = bytes_.subspan(at_, n);
+        at_ += n;
+        return s;
+    }
+    std::string text() {
+        std::uint32_t const n = u32();
+        auto s = take(n);
+        return std::string(reinterpret_cast<char const*>(s.data()), s.size());
+    }
+    void skip(std::size_t n) { take(n); }
+    void seek(std::size_t at) { at_ = at; }
+    std::size_t position() const { return at_; }
+    std::size_t size() const { return bytes_.size(); }
+    bool ok() const { return ok_; }
+
+private:
+    std::uint64_t get(std::size_t n) {
+        if (!has(n)) {
+            fail_read();
+            return 0;
+        }
+        std::uint64_t v = 0;
+        for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t(std::to_integer<unsigned char>(bytes_[at_ + i])) << (8 * i);
+        at_ += n;
+        return v;
+    }
+    std::span<std::byte const> fail_read() {
+        ok_ = false;
+        return {};
+    }
+    std::span<std::byte const> bytes_;
+    std::size_t at_ = 0;
+    bool ok_ = true;
+};
+
+// "(3,3,1,32)": the shape notation of every I/O error message.
+template <class Dims>
+inline std::string format_shape(Dims const& dims, std::size_t rank) {
+    std::string s = "(";
+    for (std::size_t i = 0; i < rank; ++i) {
+        if (i) s += ',';
+        s += std::to_string(dims[i]);
+    }
+    return s + ")";
+}
+
+// The text of errno, read first: building the message may allocate and change it.
+inline std::string last_error_text() {
+    int const code = errno;
+    return std::generic_category().message(code);
+}
+
+// The whole file, or an error naming it.
+inline std::vector<std::byte> read_file(std::filesystem::path const& path, char const* who) {
+    std::FILE* file = std::fopen(path.string().c_str(), "rb");
+    if (!file) {
+        std::string const reason = last_error_text();
+        fail("%s: cannot open %s: %s", who, path.string().c_str(), reason.c_str());
+    }
+    std::vector<std::byte> bytes;
+    std::array<std::byte, 1 << 16> chunk;
+    for (;;) {
+        std::size_t const n = std::fread(chunk.data(), 1, chunk.size(), file);
+        bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+        if (n < chunk.size()) break;
+    }
+    bool const bad = std::ferror(file) != 0;
+    std::fclose(file);
+    if (bad) fail("%s: cannot read %s", who, path.string().c_str());
+    return bytes;
+}
+
+// Where write_file_atomically puts the bytes before the rename (tests use it to make the
+// write fail on purpose).
+inline std::filesystem::path temp_path_for(std::filesystem::path const& path) {
+    std::filesystem::path tmp = path;
+#if MIEN_IO_POSIX
+    tmp += ".tmp-" + std::to_string(static_cast<long long>(::getpid()));
+#else
+    tmp += ".tmp-mien";
+#endif
+    return tmp;
+}
+
+// Writes bytes to path so that path holds either its old content or all of the new one.
+// On any failure the temporary file is removed, path is untouched and an error is raised.
+inline void write_file_atomically(std::filesystem::path const& path, std::span<std::byte const> bytes, char const* who) {
+    std::filesystem::path const tmp = temp_path_for(path);
+#if MIEN_IO_POSIX
+    int const fd = ::open(tmp.string().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        std::string const reason = last_error_text();
+        fail("%s: cannot create %s: %s", who, tmp.string().c_str(), reason.c_str());
+    }
+    std::size_t done = 0;
+    bool ok = true;
+    while (ok && done < bytes.size()) {
+        ssize_t const n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) ok = false;
+        else done += static_cast<std::size_t>(n);
+    }
+    // Data must be on disk before the rename makes it visible, or a crash could leave an
+    // empty file under the final name.
+    if (ok && ::fsync(fd) != 0) ok = false;
+    std::string const reason = ok ? std::string() : last_error_text();
+    if (::close(fd) != 0 && ok) ok = false;
+    if (!ok) {
+        ::unlink(tmp.string().c_str());
+        fail("%s: cannot write %s: %s", who, tmp.string().c_str(), reason.empty() ? "close failed" : reason.c_str());
+    }
+#else
+    std::FILE* file = std::fopen(tmp.string().c_str(), "wb");
+    if (!file) fail("%s: cannot create %s", who, tmp.string().c_str());
+    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
+    ok = std::fflush(file) == 0 && ok;
+    ok = std::fclose(file) == 0 && ok;
+    if (!ok) {
+        std::error_code ignored;
+        std::filesystem::remove(tmp, ignored);
+        fail("%s: cannot write %s", who, tmp.string().c_str());
+    }
+#endif
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::error_code ignored;
+        std::filesystem::remove(tmp, ignored);
+        fail("%s: cannot rename %s to %s: %s", who, tmp.string().c_str(), path.string().c_str(), ec.message().c_str());
+    }
+#if MIEN_IO_POSIX
+    // Persist the rename itself (best effort: not every file system lets a directory be synced).
+    std::filesystem::path dir = path.parent_path();
+    if (dir.empty()) dir = ".";
+    int const dir_fd = ::open(dir.c_str(), O_RDONLY | O_CLOEXEC);
+    if (dir_fd >= 0) {
+        ::fsync(dir_fd);
+        ::close(dir_fd);
+    }
+#endif
+}
+
+}  // namespace mien::detail
+// ---- end mien/io/binary.hpp ----
+// ---- begin mien/io/fingerprint.hpp ----
+// mien/io/fingerprint.hpp -- a network's topology as files see it: a compile-time
+// fingerprint, a readable description and the names of its tensors.
+//
+//   static_assert(mien::topology_fingerprint<mien::models::paper<>> != mien::topology_fingerprint<mien::models::fast>);
+//
+// The fingerprint is FNV-1a 64 over every leaf layer, in order: its name, input and output
+// extents (H, W, C), params and state_size. It is a constant of the network *type*, so a
+// weights file can say which network wrote it at no run-time cost. The scalar type is left
+// out on purpose: files store float32, and a float file loads into a double network.
+//
+// Tensor names are "<layer index>.<layer name>.<tensor name>", e.g. "00.conv2d.weight",
+// "34.dense.bias": the layer index is the row of print_cost_table(), zero-padded to two digits
+// (more when the network has over 100 leaf layers) so names sort in network order.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace mien {
+
+namespace detail {
+
+// FNV-1a 64: tiny, constexpr, and good enough to tell topologies apart (not a security hash).
+struct fnv1a64 {
+    std::uint64_t value = 0xcbf29ce484222325ull;
+    constexpr void byte(unsigned char b) {
+        value ^= b;
+        value *= 0x100000001b3ull;
+    }
+    // Text is followed by a 0 byte so "ab"+"c" and "a"+"bc" hash differently.
+    constexpr void text(std::string_view s) {
+        for (char c : s) byte(static_cast<unsigned char>(c));
+        byte(0);
+    }
+    constexpr void number(std::uint64_t v) {
+        for (int i = 0; i < 8; ++i) byte(static_cast<unsigned char>(v >> (8 * i)));
+    }
+};
+
+template <class Body>
+constexpr std::uint64_t fingerprint_of() {
+    fnv1a64 h;
+    h.text("mien topology v1");  // changes with the recipe, so old fingerprints never collide
+    for_each_layer<Body>([&]<class L>(std::size_t, std::size_t, std::size_t) {
+        using I = typename L::input_shape;
+        using O = typename L::output_shape;
+        h.text(L::name);
+        for (std::size_t v : {I::height, I::width, I::channels, O::height, O::width, O::channels})
+            h.number(v);
+        h.number(L::params);
+        h.number(L::state_size);
+    });
+    return h.value;
+}
+
+template <class Body>
+constexpr std::size_t leaf_count() {
+    std::size_t n = 0;
+    for_each_layer<Body>([&]<class L>(std::size_t, std::size_t, std::size_t) { ++n; });
+    return n;
+}
+
+// Digits of the layer index in tensor names: at least two, enough for the last index.
+template <class Body>
+constexpr int index_digits() {
+    int digits = 1;
+    for (std::size_t last = leaf_count<Body>() > 0 ? leaf_count<Body>() - 1 : 0; last >= 10; last /= 10) ++digits;
+    return digits < 2 ? 2 : digits;
+}
+
+}  // namespace detail
+
+// The topology fingerprint of a network type (a basic_network).
+template <class Net>
+inline constexpr std::uint64_t topology_fingerprint = detail::fingerprint_of<typename Net::body>();
+
+// One line per leaf layer: "00 conv2d 48x48x1 -> 48x48x32 params 288 state 0". Stored in
+// weights files so a person (or an error message) can see what wrote them.
+template <class Net>
+std::string topology_description() {
+    std::string text;
+    std::size_t index = 0;
+    for_each_layer<typename Net::body>([&]<class L>(std::size_t, std::size_t, std::size_t) {
+        using I = typename L::input_shape;
+        using O = typename L::output_shape;
+        char line[160];
+        std::snprintf(line, sizeof line, "%0*zu %.*s %zux%zux%zu -> %zux%zux%zu params %zu state %zu\n",
+                      detail::index_digits<typename Net::body>(), index++, int(L::name.size()), L::name.data(),
+                      I::height, I::width, I::channels, O::height, O::width, O::channels, std::size_t(L::params),
+                      std::size_t(L::state_size));
+        text += line;
+    });
+    return text;
+}
+
+// A tensor of a network with its file name.
+struct named_tensor {
+    std::string name;  // "00.conv2d.weight"
+    tensor_info info;  // dims, offset, trainable (offset into parameters() or state())
+};
+
+// The file name of a tensor of Net.
+template <class Net>
+std::string tensor_file_name(tensor_info const& t) {
+    char index[24];
+    std::snprintf(index, sizeof index, "%0*zu", detail::index_digits<typename Net::body>(), t.layer_index);
+    std::string name = index;
+    name += '.';
+    name += t.layer;
+    name += '.';
+    name += t.name;
+    return name;
+}
+
+// Every tensor of net in network order (for each layer: its parameters, then its state).
+template <class Net>
+std::vector<named_tensor> named_tensors(Net const& net) {
+    std::vector<named_tensor> list;
+    net.for_each_tensor([&](tensor_info const& t) { list.push_back({tensor_file_name<Net>(t), t}); });
+    return list;
+}
+
+}  // namespace mien
+// ---- end mien/io/fingerprint.hpp ----
+
+namespace mien {
+
+inline constexpr std::uint32_t weights_format_version = 1;
+
+enum class topology_check { shapes, exact };
+
+// User key/value strings stored with weights or a checkpoint (epoch, step, best accuracy...).
+// Keys starting with "mien." are reserved for the library.
+using file_metadata = std::map<std::string, std::string>;
+
+struct load_result {
+    bool topology_matches = true;  // the file's fingerprint is the model's
+    std::string warning;           // what differs when it is not (empty otherwise)
+    std::uint64_t file_fingerprint = 0;
+    std::uint64_t model_fingerprint = 0;
+    std::string file_topology;     // the description the writer stored
+    file_metadata metadata;        // the user's key/value pairs
+};
+
+namespace detail {
+
+enum class file_content : std::uint32_t { weights = 1, checkpoint = 2 };
+enum class tensor_kind : std::uint32_t { parameter = 0, state = 1, optimizer = 2 };
+inline constexpr std::size_t header_bytes = 16;  // magic, version, file size
+inline constexpr std::size_t max_rank = 4;
+
+inline char const* kind_text(tensor_kind k) {
+    return k == tensor_kind::parameter ? "parameter" : k == tensor_kind::state ? "state" : "optimizer";
+}
+
+// A tensor to write: name, shape, kind and its values (converted to float32).
+template <class T>
+struct tensor_view {
+    std::string name;
+    std::array<std::uint64_t, max_rank> dims{};
+    std::size_t rank = 0;
+    tensor_kind kind = tensor_kind::parameter;
+    T const* data = nullptr;
+    std::size_t count = 0;
+};
+
+// A tensor as found in a file: its data stays in the byte buffer until the load is approved.
+struct file_tensor {
+    std::string name;
+    std::array<std::uint64_t, max_rank> dims{};
+    std::size_t rank = 0;
+    tensor_kind kind = tensor_kind::parameter;
+    std::size_t data_at = 0;  // byte offset of the float32 values
+    std::size_t count = 0;
+};
+
+struct parsed_file {
+    file_content content = file_content::weights;
+    std::uint64_t fingerprint = 0;
+    std::string description;
+    file_metadata metadata;
+    std::vector<file_tensor> tensors;
+};
+
+inline bool reserved_key(std::string_view key) { return key.starts_with("mien."); }
+
+template <class T>
+std::vector<std::byte> encode_file(file_content content, std::uint64_t fingerprint, std::string_view description,
+                                   file_metadata const& metadata, std::vector<tensor_view<T>> const& tensors) {
+    byte_writer w;
+    w.raw("MIEN");
+    w.u32(weights_format_version);
+    w.u64(0);  // file size, patched below
+    w.u32(static_cast<std::uint32_t>(content));
+    w.u64(fingerprint);
+    w.text(description);
+    w.u32(static_cast<std::uint32_t>(metadata.size()));
+    for (auto const& [key, value] : metadata) {
+        w.text(key);
+        w.text(value);
+    }
+    w.u32(static_cast<std::uint32_t>(tensors.size()));
+    for (auto const& t : tensors) {
+        w.text(t.name);
+        w.u32(static_cast<std::uint32_t>(t.rank));
+        for (std::size_t i = 0; i < t.rank; ++i) w.u64(t.dims[i]);
+        w.u32(static_cast<std::uint32_t>(t.kind));
+        for (std::size_t i = 0; i < t.count; ++i) w.f32(static_cast<float>(t.data[i]));
+    }
+    w.patch_u64(8, w.size() + 4);
+    w.u32(crc32(w.bytes()));
+    return std::move(w.bytes());
+}
+
+// Checks magic, version, size and checksum, then reads the structure. When the file is
+// shorter than its header says, the parse goes as far as it can to say where it was cut.
+inline parsed_file parse_file(std::span<std::byte const> bytes, char const* source) {
+    std::size_t const size = bytes.size();
+    std::string_view const magic = "MIEN";
+    for (std::size_t i = 0; i < magic.size() && i < size; ++i)
+        if (std::to_integer<char>(bytes[i]) != magic[i]) fail("%s: not a mien file (bad magic)", source);
+    if (size < header_bytes) fail("%s: truncated file: %zu bytes, the header alone needs %zu", source, size, header_bytes);
+    byte_reader r(bytes, 4);
+    std::uint32_t const version = r.u32();
+    if (version != weights_format_version)
+        fail("%s: unsupported format version: expected %u, found %u", source, unsigned(weights_format_version), unsigned(version));
+    std::uint64_t const declared = r.u64();
+    bool const truncated = size < declared;
+    if (size > declared)
+        fail("%s: %zu unexpected bytes after the end of the file (its header says %llu bytes)", source,
+             size - std::size_t(declared), static_cast<unsigned long long>(declared));
+    if (!truncated) {
+        byte_reader tail(bytes, size - 4);
+        std::uint32_t const stored = tail.u32(), computed = crc32(bytes.first(size - 4));
+        if (stored != computed)
+            fail("%s: checksum mismatch: stored 0x%08x, computed 0x%08x (the file is corrupted)", source, unsigned(stored),
+                 unsigned(computed));
+    }
+    // Where the reader ran out of bytes: a truncation if the file is short, else malformed.
+    std::string where = "the header";
+    auto check = [&] {
+        if (r.ok()) return;
+        if (truncated)
+            fail("%s: truncated file: %zu of %llu bytes; it ends inside %s, read from byte %zu", source, size,
+                 static_cast<unsigned long long>(declared), where.c_str(), r.position());
+        fail("%s: malformed file: %s runs past the end (byte %zu)", source, where.c_str(), r.position());
+    };
+    parsed_file file;
+    std::uint32_t const content = r.u32();
+    file.fingerprint = r.u64();
+    where = "the topology description";
+    file.description = r.text();
+    where = "the metadata";
+    std::uint32_t const entries = r.u32();
+    check();
+    if (content != 1 && content != 2) fail("%s: malformed file: unknown content kind %u", source, unsigned(content));
+    file.content = static_cast<file_content>(content);
+    for (std::uint32_t i = 0; i < entries; ++i) {
+        std::string key = r.text();
+        std::string value = r.text();
+        check();
+        file.metadata[std::move(key)] = std::move(value);
+    }
+    where = "the tensor count";
+    std::uint32_t const count = r.u32();
+    check();
+    for (std::uint32_t i = 0; i < count; ++i) {
+        file_tensor t;
+        where = "the header of tensor " + std::to_string(i);
+        t.name = r.text();
+        where = "the header of tensor " + std::to_string(i) + " (" + t.name + ")";
+        t.rank = r.u32();
+        check();
+        if (t.rank == 0 || t.rank > max_rank)
+            fail("%s: malformed file: %s has rank %zu (1 to %zu supported)", source, t.name.c_str(), t.rank, max_rank);
+        t.count = 1;
+        bool huge = false;  // more values than the file has bytes: never multiply past that
+        for (std::size_t d = 0; d < t.rank; ++d) {
+            t.dims[d] = r.u64();
+            if (t.dims[d] != 0 && t.count > size / t.dims[d]) huge = true;
+            else t.count *= std::size_t(t.dims[d]);
+        }
+        std::uint32_t const kind = r.u32();
+        check();
+        if (kind > 2) fail("%s: malformed file: %s has unknown kind %u", source, t.name.c_str(), unsigned(kind));
+        t.kind = static_cast<tensor_kind>(kind);
+        where = "the data of tensor " + std::to_string(i) + " (" + t.name + ")";
+        t.data_at = r.position();
+        r.skip(huge ? size + 1 : t.count * 4);
+        check();
+        file.tensors.push_back(std::move(t));
+    }
+    where = "the checksum";
+    r.skip(4);
+    check();
+    if (truncated) fail("%s: truncated file: %zu of %llu bytes", source, size, static_cast<unsigned long long>(declared));
+    if (r.position() != size) fail("%s: malformed file: the tensors end at byte %zu, the file at %zu", source, r.position() - 4, size - 4);
+    return file;
+}
+
+// The network's tensors as writable views.
+template <class Net>
+void append_network(Net const& net, std::vector<tensor_view<typename Net::scalar>>& out) {
+    for (auto const& t : named_tensors(net)) {
+        tensor_view<typename Net::scalar> v;
+        v.name = t.name;
+        v.rank = t.info.rank;
+        for (std::size_t i = 0; i < t.info.rank; ++i) v.dims[i] = t.info.dims[i];
+        v.kind = t.info.trainable ? tensor_kind::parameter : tensor_kind::state;
+        v.data = (t.info.trainable ? net.parameters().data() : net.state().data()) + t.info.offset;
+        v.count = t.info.size();
+        out.push_back(std::move(v));
+    }
+}
+
+inline void check_user_metadata(file_metadata const& metadata, char const* who) {
+    for (auto const& entry : metadata)
+        if (reserved_key(entry.first)) fail("%s: metadata key '%s' is reserved (keys starting with 'mien.')", who, entry.first.c_str());
+}
+
+// Checks that the file's network tensors fit Net; fills the load_result. Throws on a mismatch.
+template <class Net>
+load_result match_network(parsed_file const& file, std::vector<named_tensor> const& model, char const* source,
+                          topology_check policy) {
+    load_result result;
+    result.file_fingerprint = file.fingerprint;
+    result.model_fingerprint = topology_fingerprint<Net>;
+    result.topology_matches = file.fingerprint == result.model_fingerprint;
+    result.file_topology = file.description;
+    for (auto const& [key, value] : file.metadata)
+        if (!reserved_key(key)) result.metadata[key] = value;
+
+    std::vector<file_tensor const*> stored;
+    for (auto const& t : file.tensors)
+        if (t.kind != tensor_kind::optimizer) stored.push_back(&t);
+    std::string const counts = stored.size() == model.size()
+                                   ? std::string()
+                                   : " (and the file has " + std::to_string(stored.size()) + " tensors, the model " +
+                                         std::to_string(model.size()) + ")";
+    std::string renamed;
+    for (std::size_t i = 0; i < stored.size() && i < model.size(); ++i) {
+        file_tensor const& f = *stored[i];
+        tensor_info const& m = model[i].info;
+        char const* name = model[i].name.c_str();
+        tensor_kind const kind = m.trainable ? tensor_kind::parameter : tensor_kind::state;
+        if (f.kind != kind)
+            fail("%s: %s: file tensor %s is %s, the model's is %s%s", source, name, f.name.c_str(), kind_text(f.kind),
+                 kind_text(kind), counts.c_str());
+        bool same = f.rank == m.rank;
+        for (std::size_t d = 0; same && d < m.rank; ++d) same = f.dims[d] == m.dims[d];
+        if (!same)
+            fail("%s: %s: file shape %s != model shape %s%s%s", source, name, format_shape(f.dims, f.rank).c_str(),
+                 format_shape(m.dims, m.rank).c_str(), f.name == model[i].name ? "" : (" (file tensor " + f.name + ")").c_str(),
+                 counts.c_str());
+        if (renamed.empty() && f.name != model[i].name) renamed = "file tensor " + f.name + " loaded into " + model[i].name;
+    }
+    if (stored.size() != model.size())
+        fail("%s: tensor count mismatch: file has %zu tensors, model has %zu (first unmatched: %s)", source, stored.size(),
+             model.size(),
+             stored.size() > model.size() ? ("file " + stored[model.size()]->name).c_str()
+                                          : ("model " + model[stored.size()].name).c_str());
+    if (!result.topology_matches || !renamed.empty()) {
+        char head_text[160];
+        std::snprintf(head_text, sizeof head_text, "topology fingerprint mismatch: file 0x%016llx != model 0x%016llx",
+                      static_cast<unsigned long long>(file.fingerprint), static_cast<unsigned long long>(result.model_fingerprint));
+        std::string const head = head_text;
+        result.warning = result.topology_matches ? renamed : head + (renamed.empty() ? "" : "; " + renamed);
+        result.topology_matches = false;
+        if (policy == topology_check::exact)
+            fail("%s: %s; file topology:\n%s", source, result.warning.c_str(), file.description.c_str());
+    }
+    return result;
+}
+
+// Reads count float32 values at `at` into out (converting to T).
+template <class T>
+void read_values(std::span<std::byte const> bytes, std::size_t at, std::size_t count, T* out) {
+    byte_reader r(bytes, at);
+    for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<T>(r.f32());
+}
+
+// Copies the (already validated) network tensors into net.
+template <class Net>
+void apply_network(parsed_file const& file, std::vector<named_tensor> const& model, std::span<std::byte const> bytes,
+                   Net& net) {
+    std::size_t i = 0;
+    for (auto const& f : file.tensors) {
+        if (f.kind == tensor_kind::optimizer) continue;
+        tensor_info const& m = model[i++].info;
+        auto* base = m.trainable ? net.parameters().data() : net.state().data();
+        read_values(bytes, f.data_at, f.count, base + m.offset);
+    }
+}
+
+
+}  // namespace detail
+
+// ---- weights ----
+
+template <class Net>
+std::vector<std::byte> encode_weights(Net const& net, file_metadata const& metadata = {}) {
+    detail::check_user_metadata(metadata, "save_weights");
+    std::vector<detail::tensor_view<typename Net::scalar>> tensors;
+    detail::append_network(net, tensors);
+    return detail::encode_file(detail::file_content::weights, topology_fingerprint<Net>, topology_description<Net>(),
+                               metadata, tensors);
+}
+
+// Loads weights (or the network part of a checkpoint) into net; net is unchanged on error.
+template <class Net>
+load_result decode_weights(Net& net, std::span<std::byte const> bytes, char const* source = "<memory>",
+                           topology_check policy = topology_check::shapes) {
+    detail::parsed_file const file = detail::parse_file(bytes, source);
+    auto const model = named_tensors(net);
+    load_result result = detail::match_network<Net>(file, model, source, policy);
+    detail::apply_network(file, model, bytes, net);
+    return result;
+}
+
+template <class Net>
+void save_weights(Net const& net, std::filesystem::path const& path, file_metadata const& metadata = {}) {
+    detail::write_file_atomically(path, encode_weights(net, metadata), "save_weights");
+}
+
+template <class Net>
+load_result load_weights(Net& net, std::filesystem::path const& path, topology_check policy = topology_check::shapes) {
+    auto const bytes = detail::read_file(path, "load_weights");
+    return decode_weights(net, bytes, path.string().c_str(), policy);
+}
+
+}  // namespace mien
+// ---- end mien/io/weights.hpp ----
+
+namespace mien {
+
+namespace detail {
+
+template <class O>
+concept adam_like = requires(O& o) {
+    o.first_moment();
+    o.second_moment();
+};
+template <class O>
+concept sgd_like = requires(O& o) { o.velocity(); };
+
+template <class O>
+constexpr std::string_view optimizer_name() {
+    static_assert(adam_like<O> || sgd_like<O>, "checkpoint: the optimizer has neither Adam moments nor SGD velocity");
+    return adam_like<O> ? "adam" : "sgd";
+}
+
+// The optimizer's state arrays, with the names checkpoints give them.
+template <class O, class F>
+void for_each_moment(O& o, F&& f) {
+    if constexpr (adam_like<O>) {
+        f("optimizer.first_moment", o.first_moment());
+        f("optimizer.second_moment", o.second_moment());
+    } else {
+        f("optimizer.velocity", o.velocity());
+    }
+}
+
+inline std::string number_text(double v) {
+    char text[32];
+    auto const end = std::to_chars(text, text + sizeof text, v).ptr;  // shortest exact, locale-free
+    return std::string(text, end);
+}
+
+template <class V>
+V parse_number(file_metadata const& m, std::string const& key, char const* source) {
+    auto const it = m.find(key);
+    if (it == m.end()) fail("%s: checkpoint lacks '%s'", source, key.c_str());
+    V v{};
+    auto const [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+    if (ec != std::errc() || end != it->second.data() + it->second.size())
+        fail("%s: checkpoint value of '%s' is not a number: '%s'", source, key.c_str(), it->second.c_str());
+    return v;
+}
+
+}  // namespace detail
+
+template <class Net, class Optimizer>
+std::vector<std::byte> encode_checkpoint(Net const& net, Optimizer& optimizer, random_generator const& rng,
+                                         file_metadata const& metadata = {}) {
+    using T = typename Net::scalar;
+    detail::check_user_metadata(metadata, "save_checkpoint");
+    file_metadata all = metadata;
+    all["mien.optimizer"] = std::string(detail::optimizer_name<Optimizer>());
+    all["mien.optimizer.steps"] = std::to_string(optimizer.steps());
+    all["mien.optimizer.learning_rate"] = detail::number_text(optimizer.learning_rate());
+    all["mien.rng.state"] = std::to_string(rng.state());
+    std::vector<detail::tensor_view<T>> tensors;
+    detail::append_network(net, tensors);
+    detail::for_each_moment(optimizer, [&](char const* name, auto const& values) {
+        detail::tensor_view<T> v;
+        v.name = name;
+        v.rank = 1;
+        v.dims[0] = values.size();
+        v.kind = detail::tensor_kind::optimizer;
+        v.data = values.data();
+        v.count = values.size();
+        tensors.push_back(std::move(v));
+    });
+    return detail::encode_file(detail::file_content::checkpoint, topology_fingerprint<Net>, topology_description<Net>(),
+                               all, tensors);
+}
+
+// Restores net, optimizer and rng; all three are unchanged on error.
+template <class Net, class Optimizer>
+load_result decode_checkpoint(Net& net, Optimizer& optimizer, random_generator& rng, std::span<std::byte const> bytes,
+                              char const* source = "<memory>") {
+    detail::parsed_file const file = detail::parse_file(bytes, source);
+    if (file.content != detail::file_content::checkpoint)
+        fail("%s: a weights file, not a checkpoint (it has no optimizer state)", source);
+    auto const model = named_tensors(net);
+    load_result result = detail::match_network<Net>(file, model, source, topology_check::exact);
+    auto const name_it = file.metadata.find("mien.optimizer");
+    std::string_view const expected = detail::optimizer_name<Optimizer>();
+    if (name_it == file.metadata.end() || name_it->second != expected)
+        fail("%s: checkpoint optimizer '%s' != trainer optimizer '%.*s'", source,
+             name_it == file.metadata.end() ? "(none)" : name_it->second.c_str(), int(expected.size()), expected.data());
+    auto const steps = detail::parse_number<std::uint64_t>(file.metadata, "mien.optimizer.steps", source);
+    auto const lr = detail::parse_number<double>(file.metadata, "mien.optimizer.learning_rate", source);
+    auto const state = detail::parse_number<std::uint64_t>(file.metadata, "mien.rng.state", source);
+    // Match the optimizer tensors by name and size before anything is written.
+    detail::for_each_moment(optimizer, [&](char const* name, auto const& values) {
+        for (auto const& t : file.tensors) {
+            if (t.kind != detail::tensor_kind::optimizer || t.name != name) continue;
+            if (t.rank != 1 || t.dims[0] != values.size())
+                fail("%s: %s: file shape %s != model shape (%zu)", source, name, detail::format_shape(t.dims, t.rank).c_str(),
+                     values.size());
+            return;
+        }
+        fail("%s: checkpoint lacks optimizer tensor %s", source, name);
+    });
+    detail::apply_network(file, model, bytes, net);
+    detail::for_each_moment(optimizer, [&](char const* name, auto& values) {
+        for (auto const& t : file.tensors)
+            if (t.kind == detail::tensor_kind::optimizer && t.name == name) detail::read_values(bytes, t.data_at, t.count, values.data());
+    });
+    optimizer.set_steps(steps);
+    optimizer.set_learning_rate(lr);
+    rng.set_state(state);
+    return result;
+}
+
+template <class Net, class Optimizer>
+void save_checkpoint(Net const& net, Optimizer& optimizer, random_generator const& rng, std::filesystem::path const& path,
+                     file_metadata const& metadata = {}) {
+    detail::write_file_atomically(path, encode_checkpoint(net, optimizer, rng, metadata), "save_checkpoint");
+}
+
+template <class Net, class Optimizer>
+load_result load_checkpoint(Net& net, Optimizer& optimizer, random_generator& rng, std::filesystem::path const& path) {
+    auto const bytes = detail::read_file(path, "load_checkpoint");
+    return decode_checkpoint(net, optimizer, rng, bytes, path.string().c_str());
+}
+
+// The same for a mien::trainer (anything with network(), optimizer() and rng()).
+template <class Trainer>
+concept checkpointable = requires(Trainer& t) {
+    t.network();
+    t.optimizer();
+    t.rng();
+};
+
+template <checkpointable Trainer>
+std::vector<std::byte> encode_checkpoint(Trainer& trainer, file_metadata const& metadata = {}) {
+    return encode_checkpoint(trainer.network(), trainer.optimizer(), trainer.rng(), metadata);
+}
+template <checkpointable Trainer>
+load_result decode_checkpoint(Trainer& trainer, std::span<std::byte const> bytes, char const* source = "<memory>") {
+    return decode_checkpoint(trainer.network(), trainer.optimizer(), trainer.rng(), bytes, source);
+}
+template <checkpointable Trainer>
+void save_checkpoint(Trainer& trainer, std::filesystem::path const& path, file_metadata const& metadata = {}) {
+    save_checkpoint(trainer.network(), trainer.optimizer(), trainer.rng(), path, metadata);
+}
+template <checkpointable Trainer>
+load_result load_checkpoint(Trainer& trainer, std::filesystem::path const& path) {
+    return load_checkpoint(trainer.network(), trainer.optimizer(), trainer.rng(), path);
+}
+
+}  // namespace mien
+// ---- end mien/io/checkpoint.hpp ----
+// ---- begin mien/io/npz.hpp ----
+// mien/io/npz.hpp -- the network's tensors as a NumPy .npz archive, and back.
+//
+//   mien::save_npz(net, "model.npz");        // np.load("model.npz")["00.conv2d.weight"]
+//   auto r = mien::load_npz(net, "model.npz");
+//
+// An .npz is a ZIP archive of .npy files. Arrays are named like the tensors of a .mien file
+// ("00.conv2d.weight", see fingerprint.hpp), dtype '<f4', C order, shape = the tensor's dims:
+//   conv2d / pointwise weight  [K][K][Cin][F] (HWIO, as Keras/TF)   bias [F]
+//   depthwise_conv2d weight    [K][K][C]
+//   dense weight               [In][Out]                           bias [Out]
+//   qk_projection query_weight [C][Dq], query_bias [Dq], key_weight [C][Dk], key_bias [Dk]
+//   additive_attention query_weight, key_weight [D][D], bias, score [D]
+//   batch_norm gamma, beta, running_mean, running_var [C]         dropout rate [1]
+// State tensors (running statistics, dropout rate) are included, so the archive is complete.
+//
+// Writing: stored (uncompressed) entries, our own ZIP headers and CRC-32; no zlib, and the
+// output is deterministic (fixed timestamps). Reading accepts what np.savez writes (stored
+// entries, zip64 extras, .npy versions 1 to 3, '<f4' or '<f8', C or Fortran order); a
+// compressed entry (np.savez_compressed) is a clear error, as mien carries no inflater.
+// Loading checks every array before it writes any: the network is unchanged on error. Arrays
+// the model has no tensor for are not an error; their names come back in npz_result::unused.
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+
+namespace mien {
+
+// One array of an .npz, in C order, whatever order and float width the file used.
+struct npy_array {
+    std::vector<std::size_t> shape;
+    std::vector<double> values;
+};
+
+struct npz_result {
+    std::vector<std::string> unused;  // arrays in the file that no model tensor took
+};
+
+namespace detail {
+
+inline constexpr std::uint32_t zip_local_signature = 0x04034b50u;
+inline constexpr std::uint32_t zip_central_signature = 0x02014b50u;
+inline constexpr std::uint32_t zip_end_signature = 0x06054b50u;
+inline constexpr std::uint32_t zip64_end_signature = 0x06064b50u;
+inline constexpr std::uint32_t zip64_locator_signature = 0x07064b50u;
+inline constexpr std::uint16_t zip_dos_date = (0 << 9) | (1 << 5) | 1;  // 1980-01-01: reproducible files
+
+// The .npy v1.0 header: magic, version, length, then the dict padded to 64 bytes with '\n'.
+inline std::string npy_header(std::span<std::size_t const> shape) {
+    std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
+    for (std::size_t i = 0; i < shape.size(); ++i) dict += (i ? ", " : "") + std::to_string(shape[i]);
+    dict += shape.size() == 1 ? ",), }" : "), }";  // Python's tuples: (32,) and (3, 3)
+    std::size_t const unpadded = 10 + dict.size() + 1;
+    dict.append((64 - unpadded % 64) % 64, ' ');
+    dict += '\n';
+    std::string header = "\x93NUMPY";
+    header += '\x01';
+    header += '\x00';
+    header += static_cast<char>(dict.size() & 0xFF);
+    header += static_cast<char>(dict.size() >> 8);
+    return header + dict;
+}
+
+struct npz_entry_out {
+    std::string name;  // without ".npy"
+    std::vector<std::size_t> shape;
+    std::vector<float> values;
+};
+
+inline std::vector<std::byte> encode_zip_of_npy(std::vector<npz_entry_out> const& arrays) {
+    if (arrays.size() >= 0xFFFF) fail("save_npz: %zu arrays, a ZIP without zip64 holds at most 65534", arrays.size());
+    byte_writer w;
+    struct placed { std::string name; std::uint32_t crc; std::uint32_t size; std::uint32_t offset; };
+    std::vector<placed> central;
+    for (auto const& a : arrays) {
+        byte_writer body;
+        body.raw(npy_header(a.shape));
+        for (float v : a.values) body.f32(v);
+        if (body.size() >= 0xFFFFFFFFu || w.size() >= 0xFFFFFFFFu) fail("save_npz: %s: over 4 GiB needs zip64, which mien does not write", a.name.c_str());
+        placed p{a.name + ".npy", crc32(body.bytes()), static_cast<std::uint32_t>(body.size()), static_cast<std::uint32_t>(w.size())};
+        w.u32(zip_local_signature);
+        for (std::uint16_t v : {std::uint16_t(20), std::uint16_t(0), std::uint16_t(0), std::uint16_t(0), zip_dos_date}) w.u16(v);  // version, flags, stored, time, date
+        w.u32(p.crc);
+        w.u32(p.size);  // compressed size = size: stored
+        w.u32(p.size);
+        w.u16(static_cast<std::uint16_t>(p.name.size()));
+        w.u16(0);
+        w.raw(p.name);
+        w.raw(body.bytes());
+        central.push_back(std::move(p));
+    }
+    std::size_t const directory_at = w.size();
+    for (auto const& p : central) {
+        w.u32(zip_central_signature);
+        for (std::uint16_t v : {std::uint16_t(20), std::uint16_t(20), std::uint16_t(0), std::uint16_t(0), std::uint16_t(0), zip_dos_date}) w.u16(v);
+        w.u32(p.crc);
+        w.u32(p.size);
+        w.u32(p.size);
+        w.u16(static_cast<std::uint16_t>(p.name.size()));
+        for (int i = 0; i < 4; ++i) w.u16(0);  // extra, comment, disk, internal attributes
+        w.u32(0);                               // external attributes
+        w.u32(p.offset);
+        w.raw(p.name);
+    }
+    std::size_t const directory_size = w.size() - directory_at;
+    if (w.size() >= 0xFFFFFFFFu) fail("save_npz: archive over 4 GiB needs zip64, which mien does not write");
+    w.u32(zip_end_signature);
+    w.u16(0);
+    w.u16(0);
+    w.u16(static_cast<std::uint16_t>(central.size()));
+    w.u16(static_cast<std::uint16_t>(central.size()));
+    w.u32(static_cast<std::uint32_t>(directory_size));
+    w.u32(static_cast<std::uint32_t>(directory_at));
+    w.u16(0);
+    return std::move(w.bytes());
+}
+
+struct zip_entry {
+    std::string name;
+    std::uint16_t method = 0;  // 0 stored, 8 deflate
+    std::uint32_t crc = 0;
+    std::span<std::byte const> data;  // as stored (compressed if method != 0)
+};
+
+// The central directory, with each entry's data located through its local header.
+inline std::vector<zip_entry> read_zip(std::span<std::byte const> bytes, char const* source) {
+    std::size_t const size = bytes.size();
+    if (size < 22) fail("%s: not a ZIP/.npz file (%zu bytes, too short)", source, size);
+    std::size_t end = size - 22;
+    std::size_t const lowest = size >= 22 + 0xFFFF ? size - 22 - 0xFFFF : 0;  // the comment is at most 64 KiB
+    for (;; --end) {
+        if (byte_reader(bytes, end).u32() == zip_end_signature) break;
+        if (end == lowest) fail("%s: not a ZIP/.npz file (no end of central directory)", source);
+    }
+    byte_reader e(bytes, end + 10);
+    std::uint64_t count = e.u16();
+    e.skip(4);  // directory size: the entries say their own lengths
+    std::uint64_t directory_at = e.u32();
+    if ((count == 0xFFFF || directory_at == 0xFFFFFFFFu) && end >= 20 && byte_reader(bytes, end - 20).u32() == zip64_locator_signature) {
+        byte_reader locator(bytes, end - 12);
+        std::uint64_t const at = locator.u64();
+        byte_reader z(bytes, at > size ? size : std::size_t(at));
+        if (z.u32() != zip64_end_signature) fail("%s: corrupt ZIP: bad zip64 end record", source);
+        z.skip(28);
+        count = z.u64();
+        z.skip(8);
+        directory_at = z.u64();
+        if (!z.ok()) fail("%s: truncated ZIP: zip64 end record", source);
+    }
+    std::vector<zip_entry> entries;
+    byte_reader c(bytes, directory_at > size ? size : std::size_t(directory_at));
+    for (std::uint64_t i = 0; i < count; ++i) {
+        if (c.u32() != zip_central_signature) fail("%s: corrupt ZIP: bad central directory entry %llu", source, static_cast<unsigned long long>(i));
+        c.skip(4);
+        std::uint16_t const flags = c.u16();
+        zip_entry entry;
+        entry.method = c.u16();
+        c.skip(4);
+        entry.crc = c.u32();
+        std::uint64_t packed = c.u32();
+        std::uint64_t unpacked = c.u32();
+        std::uint16_t const name_length = c.u16(), extra_length = c.u16(), comment_length = c.u16();
+        c.skip(8);
+        std::uint64_t local_at = c.u32();
+        auto const name = c.take(name_length);
+        entry.name.assign(reinterpret_cast<char const*>(name.data()), name.size());
+        // zip64: the 0xFFFFFFFF fields are in extra block 0x0001, in this order.
+        byte_reader extra(c.take(extra_length));
+        while (extra.has(4)) {
+            std::uint16_t const id = extra.u16(), length = extra.u16();
+            std::size_t const next = extra.position() + length;
+            if (id == 0x0001) {
+                if (unpacked == 0xFFFFFFFFu) unpacked = extra.u64();
+                if (packed == 0xFFFFFFFFu) packed = extra.u64();
+                if (local_at == 0xFFFFFFFFu) local_at = extra.u64();
+            }
+            extra.seek(next);
+        }
+        c.skip(comment_length);
+        if (!c.ok()) fail("%s: truncated ZIP central directory (entry %llu)", source, static_cast<unsigned long long>(i));
+        if (flags & 1u) fail("%s: %s is encrypted", source, entry.name.c_str());
+        byte_reader local(bytes, local_at > size ? size : std::size_t(local_at));
+        if (local.u32() != zip_local_signature) fail("%s: corrupt ZIP: bad local header for %s", source, entry.name.c_str());
+        local.skip(22);
+        std::uint16_t const local_name = local.u16(), local_extra = local.u16();
+        local.skip(std::size_t(local_name) + local_extra);
+        entry.data = local.take(packed > size ? size + 1 : std::size_t(packed));
+        if (!local.ok()) fail("%s: truncated file: the data of %s runs past the end", source, entry.name.c_str());
+        if (entry.method == 0 && unpacked != packed) fail("%s: corrupt ZIP: stored %s has two sizes", source, entry.name.c_str());
+        entries.push_back(std::move(entry));
+    }
+    return entries;
+}
+
+// Finds `'key':` in a .npy header dict and returns what follows it, spaces skipped.
+inline std::string_view npy_field(std::string_view dict, std::string_view key, char const* source, std::string const& name) {
+    std::size_t at = dict.find("'" + std::string(key) + "'");
+    if (at == std::string_view::npos) at = dict.find("\"" + std::string(key) + "\"");
+    if (at == std::string_view::npos) fail("%s: %s: .npy header lacks '%.*s'", source, name.c_str(), int(key.size()), key.data());
+    at = dict.find(':', at);
+    if (at == std::string_view::npos) fail("%s: %s: malformed .npy header", source, name.c_str());
+    std::string_view rest = dict.substr(at + 1);
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    return rest;
+}
+
+// One stored .npy file, converted to double in C order.
+inline npy_array parse_npy(std::span<std::byte const> bytes, char const* source, std::string const& name) {
+    byte_reader r(bytes);
+    auto const magic = r.take(6);
+    if (!r.ok() || std::string_view(reinterpret_cast<char const*>(magic.data()), 6) != "\x93NUMPY")
+        fail("%s: %s: not a .npy array (bad magic)", source, name.c_str());
+    std::uint8_t const major = r.u8();
+    r.u8();
+    std::size_t const length = major == 1 ? r.u16() : r.u32();
+    if (major < 1 || major > 3) fail("%s: %s: unsupported .npy version %u", source, name.c_str(), unsigned(major));
+    auto const text = r.take(length);
+    if (!r.ok()) fail("%s: %s: truncated .npy header", source, name.c_str());
+    std::string_view const dict(reinterpret_cast<char const*>(text.data()), text.size());
+
+    std::string_view descr = npy_field(dict, "descr", source, name);
+    std::size_t const close = descr.find(descr.empty() ? '\'' : descr.front(), 1);
+    descr = close == std::string_view::npos ? std::string_view() : descr.substr(1, close - 1);
+    std::size_t const item = descr == "<f4" ? 4 : descr == "<f8" ? 8 : 0;
+    if (item == 0)
+        fail("%s: %s: dtype '%.*s' is not supported (expected '<f4' or '<f8')", source, name.c_str(), int(descr.size()), descr.data());
+    bool const fortran = npy_field(dict, "fortran_order", source, name).starts_with("True");
+
+    npy_array a;
+    std::string_view shape = npy_field(dict, "shape", source, name);
+    if (shape.empty() || shape.front() != '(') fail("%s: %s: malformed .npy shape", source, name.c_str());
+    std::size_t count = 1;
+    for (std::size_t i = 1; i < shape.size() && shape[i] != ')';) {
+        if (shape[i] < '0' || shape[i] > '9') {
+            ++i;
+            continue;
+        }
+        std::size_t d = 0;
+        while (i < shape.size() && shape[i] >= '0' && shape[i] <= '9') d = d * 10 + std::size_t(shape[i++] - '0');
+        a.shape.push_back(d);
+        count = d != 0 && count > bytes.size() / d ? bytes.size() + 1 : count * d;
+    }
+    auto const data = r.take(count > bytes.size() ? bytes.size() + 1 : count * item);
+    if (!r.ok())
+        fail("%s: %s: truncated array data: shape %s needs %zu bytes, %zu present", source, name.c_str(),
+             format_shape(a.shape, a.shape.size()).c_str(), count * item, bytes.size() - r.position());
+    a.values.resize(count);
+    byte_reader v(data);
+    // Fortran order: the first index varies fastest. Walk the C-order index and its file offset.
+    std::vector<std::size_t> index(a.shape.size(), 0), stride(a.shape.size(), 1);
+    for (std::size_t k = 1; k < a.shape.size(); ++k) stride[k] = stride[k - 1] * a.shape[k - 1];
+    for (std::size_t i = 0; i < count; ++i) {
+        std::size_t at = i;
+        if (fortran) {
+            at = 0;
+            for (std::size_t k = 0; k < a.shape.size(); ++k) at += index[k] * stride[k];
+            for (std::size_t k = a.shape.size(); k-- > 0;) {
+                if (++index[k] < a.shape[k]) break;
+                index[k] = 0;
+            }
+        }
+        v.seek(at * item);
+        a.values[i] = item == 4 ? double(v.f32()) : std::bit_cast<double>(v.u64());
+    }
+    return a;
+}
+
+inline std::string_view array_name(std::string_view entry) {
+    return entry.ends_with(".npy") ? entry.substr(0, entry.size() - 4) : entry;
+}
+
+inline npy_array read_entry(zip_entry const& e, char const* source) {
+    std::string const name(array_name(e.name));
+    if (e.method != 0)
+        fail("%s: %s is compressed (ZIP method %u); mien reads stored entries only: save with np.savez, not np.savez_compressed",
+             source, name.c_str(), unsigned(e.method));
+    if (crc32(e.data) != e.crc) fail("%s: %s: CRC-32 mismatch (the file is corrupted)", source, name.c_str());
+    return parse_npy(e.data, source, name);
+}
+
+}  // namespace detail
+
+// Every array of an .npz (names without ".npy").
+inline std::map<std::string, npy_array> decode_npz_arrays(std::span<std::byte const> bytes, char const* source = "<memory>") {
+    std::map<std::string, npy_array> arrays;
+    for (auto const& e : detail::read_zip(bytes, source)) arrays[std::string(detail::array_name(e.name))] = detail::read_entry(e, source);
+    return arrays;
+}
+
+inline std::map<std::string, npy_array> read_npz(std::filesystem::path const& path) {
+    auto const bytes = detail::read_file(path, "read_npz");
+    return decode_npz_arrays(bytes, path.string().c_str());
+}
+
+template <class Net>
+std::vector<std::byte> encode_npz(Net const& net) {
+    std::vector<detail::npz_entry_out> arrays;
+    for (auto const& t : named_tensors(net)) {
+        detail::npz_entry_out a;
+        a.name = t.name;
+        a.shape.assign(t.info.dims.begin(), t.info.dims.begin() + static_cast<std::ptrdiff_t>(t.info.rank));
+        auto const* data = (t.info.trainable ? net.parameters().data() : net.state().data()) + t.info.offset;
+        a.values.assign(data, data + t.info.size());
+        arrays.push_back(std::move(a));
+    }
+    return detail::encode_zip_of_npy(arrays);
+}
+
+// Loads every tensor of net from the archive; net is unchanged on error.
+template <class Net>
+npz_result decode_npz(Net& net, std::span<std::byte const> bytes, char const* source = "<memory>") {
+    using T = typename Net::scalar;
+    auto const entries = detail::read_zip(bytes, source);
+    std::map<std::string_view, detail::zip_entry const*> by_name;
+    for (auto const& e : entries) by_name[detail::array_name(e.name)] = &e;
+    auto const model = named_tensors(net);
+    std::vector<std::vector<T>> values;  // staged: nothing is written until all arrays passed
+    for (auto const& t : model) {
+        std::string const shape = detail::format_shape(t.info.dims, t.info.rank);
+        auto const it = by_name.find(t.name);
+        if (it == by_name.end()) fail("%s: missing array %s (model shape %s)", source, t.name.c_str(), shape.c_str());
+        npy_array const a = detail::read_entry(*it->second, source);
+        bool same = a.shape.size() == t.info.rank;
+        for (std::size_t d = 0; same && d < t.info.rank; ++d) same = a.shape[d] == t.info.dims[d];
+        if (!same)
+            fail("%s: %s: file shape %s != model shape %s", source, t.name.c_str(),
+                 detail::format_shape(a.shape, a.shape.size()).c_str(), shape.c_str());
+        values.emplace_back(a.values.begin(), a.values.end());
+        by_name.erase(it);
+    }
+    for (std::size_t i = 0; i < model.size(); ++i) {
+        auto const& t = model[i].info;
+        T* base = t.trainable ? net.parameters().data() : net.state().data();
+        std::copy(values[i].begin(), values[i].end(), base + t.offset);
+    }
+    npz_result result;
+    for (auto const& [name, entry] : by_name) result.unused.emplace_back(name);
+    return result;
+}
+
+template <class Net>
+void save_npz(Net const& net, std::filesystem::path const& path) {
+    detail::write_file_atomically(path, encode_npz(net), "save_npz");
+}
+
+template <class Net>
+npz_result load_npz(Net& net, std::filesystem::path const& path) {
+    auto const bytes = detail::read_file(path, "load_npz");
+    return decode_npz(net, bytes, path.string().c_str());
+}
+
+}  // namespace mien
+// ---- end mien/io/npz.hpp ----
 // ---- begin mien/layers/additive_attention.hpp ----
 // mien/layers/additive_attention.hpp -- additive (Bahdanau) attention, the paper's eq. (2).
 //
@@ -1314,62 +2611,91 @@ struct additive_attention_layer : leaf_layer {
         f(detail::tensor(name, "score", vv, {D}));
     }
 
+    // Samples are independent: each thread takes a slice, with its own scratch and gradients.
     static void forward(frame<T> const& f, T const* x, T* y) {
-        T* pm = f.temp_of(0);  // Q W1 + b, N x D
-        T* rm = pm + N * D;    // K W2,     N x D
-        T* e = rm + N * D;     // scores,   N x N
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T* th = f.saved + s * saved_per_sample;  // tanh values, [i][j][D]
-            T* att = th + N * N * D;                  // B, N x N
-            for (std::size_t i = 0; i < N; ++i) detail::copy(D, f.params + b, pm + i * D);
-            gemm<T>(N, D, D, xs + q, f.params + w1, pm, {width, 1, D, D}, true);
-            gemm<T>(N, D, D, xs + k, f.params + w2, rm, {width, 1, D, D}, false);
-            for (std::size_t i = 0; i < N; ++i)
-                for (std::size_t j = 0; j < N; ++j)
-                    e[i * N + j] = detail::tanh_sum_dot(D, pm + i * D, rm + j * D, f.params + vv, th + (i * N + j) * D);
-            for (std::size_t i = 0; i < N; ++i) detail::softmax(N, e + i * N, att + i * N);
-            gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
-        }
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* pm = f.temp_of(t);  // Q W1 + b, N x D
+            T* rm = pm + N * D;    // K W2,     N x D
+            T* e = rm + N * D;     // scores,   N x N
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T* th = f.saved + s * saved_per_sample;  // tanh values, [i][j][D]
+                T* att = th + N * N * D;                  // B, N x N
+                for (std::size_t i = 0; i < N; ++i) detail::copy(D, f.params + b, pm + i * D);
+                gemm<T>(N, D, D, xs + q, f.params + w1, pm, {width, 1, D, D}, true);
+                gemm<T>(N, D, D, xs + k, f.params + w2, rm, {width, 1, D, D}, false);
+                for (std::size_t i = 0; i < N; ++i)
+                    for (std::size_t j = 0; j < N; ++j)
+                        e[i * N + j] = detail::tanh_sum_dot(D, pm + i * D, rm + j * D, f.params + vv, th + (i * N + j) * D);
+                for (std::size_t i = 0; i < N; ++i) detail::softmax(N, e + i * N, att + i * N);
+                gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
+            }
+        };
+        f.for_samples(work);
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
-        T* vt = f.temp_of(0);     // V^T, Cv x N
-        T* datt = vt + Cv * N;    // dB, N x N
-        T* de = datt + N * N;     // dE, N x N
-        T* dp = de + N * N;       // dP, N x D
-        T* dr = dp + N * D;       // dR, N x D
-        T* wt = dr + N * D;       // W^T, D x D
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T const* dys = dy + s * output_shape::size;
-            T const* th = f.saved + s * saved_per_sample;
-            T const* att = th + N * N * D;
-            detail::transpose(N, Cv, xs + v, width, vt);
-            gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);  // dB = dO V^T
-            if (dx) gemm<T>(N, Cv, N, att, dys, dx + s * In::size + v, {1, N, Cv, width}, false);  // dV = B^T dO
-            for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, de + i * N);
-            detail::fill(2 * N * D, T(0), dp);
-            for (std::size_t i = 0; i < N; ++i)
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* vt = f.temp_of(t);     // V^T, Cv x N
+            T* datt = vt + Cv * N;    // dB, N x N
+            T* de = datt + N * N;     // dE, N x N
+            T* dp = de + N * N;       // dP, N x D
+            T* dr = dp + N * D;       // dR, N x D
+            T* wt = dr + N * D;       // W^T, D x D
+            T* g = f.grads_of(t);
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T const* dys = dy + s * output_shape::size;
+                T const* th = f.saved + s * saved_per_sample;
+                T const* att = th + N * N * D;
+                detail::transpose(N, Cv, xs + v, width, vt);
+                gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);  // dB = dO V^T
+                if (dx) gemm<T>(N, Cv, N, att, dys, dx + s * In::size + v, {1, N, Cv, width}, false);  // dV = B^T dO
+                for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, de + i * N);
+                gemm<T>(1, D, N * N, de, th, g + vv, {1, 1, D, D}, true);  // dv += sum_ij dE_ij tanh_ij
+                score_backward(f.params + vv, de, th, dp, dr);
+                for (std::size_t i = 0; i < N; ++i) detail::add_to(D, dp + i * D, g + b);
+                gemm<T>(D, D, N, xs + q, dp, g + w1, {1, width, D, D}, true);  // dW1 += Q^T dP
+                gemm<T>(D, D, N, xs + k, dr, g + w2, {1, width, D, D}, true);  // dW2 += K^T dR
+                if (!dx) continue;
+                T* dxs = dx + s * In::size;
+                detail::transpose(D, D, f.params + w1, D, wt);
+                gemm<T>(N, D, D, dp, wt, dxs + q, {D, 1, D, width}, false);  // dQ = dP W1^T
+                detail::transpose(D, D, f.params + w2, D, wt);
+                gemm<T>(N, D, D, dr, wt, dxs + k, {D, 1, D, width}, false);  // dK = dR W2^T
+            }
+        };
+        f.for_samples(work);
+    }
+
+private:
+    // dT_ij = dE_ij v (1 - tanh_ij^2);  dP_i = sum_j dT_ij,  dR_j = sum_i dT_ij.
+    static void score_backward(T const* sv, T const* de, T const* th, T* dp, T* dr) {
+        using batch = detail::simd_batch<T>;
+        constexpr std::size_t V = batch::size, full = D - D % V;
+        detail::fill(N * D, T(0), dr);
+        for (std::size_t i = 0; i < N; ++i) {
+            for (std::size_t c = 0; c < full; c += V) {
+                batch const vc = batch::load_unaligned(sv + c);
+                batch acc(T(0));
                 for (std::size_t j = 0; j < N; ++j) {
-                    T const g = de[i * N + j];
-                    T const* t = th + (i * N + j) * D;
-                    for (std::size_t d = 0; d < D; ++d) {
-                        f.grads[vv + d] += g * t[d];
-                        T const dt = g * f.params[vv + d] * (T(1) - t[d] * t[d]);
-                        dp[i * D + d] += dt;
-                        dr[j * D + d] += dt;
-                    }
+                    batch const tv = batch::load_unaligned(th + (i * N + j) * D + c);
+                    batch const dt = batch(de[i * N + j]) * vc * (batch(T(1)) - tv * tv);
+                    acc += dt;
+                    (batch::load_unaligned(dr + j * D + c) + dt).store_unaligned(dr + j * D + c);
                 }
-            for (std::size_t i = 0; i < N; ++i) detail::add_to(D, dp + i * D, f.grads + b);
-            gemm<T>(D, D, N, xs + q, dp, f.grads + w1, {1, width, D, D}, true);  // dW1 += Q^T dP
-            gemm<T>(D, D, N, xs + k, dr, f.grads + w2, {1, width, D, D}, true);  // dW2 += K^T dR
-            if (!dx) continue;
-            T* dxs = dx + s * In::size;
-            detail::transpose(D, D, f.params + w1, D, wt);
-            gemm<T>(N, D, D, dp, wt, dxs + q, {D, 1, D, width}, false);  // dQ = dP W1^T
-            detail::transpose(D, D, f.params + w2, D, wt);
-            gemm<T>(N, D, D, dr, wt, dxs + k, {D, 1, D, width}, false);  // dK = dR W2^T
+                acc.store_unaligned(dp + i * D + c);
+            }
+            for (std::size_t c = full; c < D; ++c) {
+                T acc = 0;
+                for (std::size_t j = 0; j < N; ++j) {
+                    T const tv = th[(i * N + j) * D + c];
+                    T const dt = de[i * N + j] * sv[c] * (T(1) - tv * tv);
+                    acc += dt;
+                    dr[j * D + c] += dt;
+                }
+                dp[i * D + c] = acc;
+            }
         }
     }
 };
@@ -1392,6 +2718,7 @@ struct additive_attention {
 // weights move between the two without conversion. macs = 0: at inference BN folds into the
 // preceding convolution's weights (the cost model counts it there).
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <string_view>
@@ -1430,27 +2757,47 @@ struct batch_norm_layer : leaf_layer {
         v(detail::tensor(name, "running_var", C, {C}, false));
     }
 
+    // Training statistics in two passes (sum, then squared deviations from the batch mean), each
+    // split by samples across the team: sample s leaves its per-channel partial sums in saved
+    // slot s (2C values), and they are added in sample order in double, so the result does not
+    // depend on the thread count. Within a sample the sums run in T over blocks of pixels, the
+    // block sums in double (the batch can hold 70,000 values per channel).
     static void forward(frame<T> const& f, T const* x, T* y) {
         T* mean = f.saved;
         T* inv_std = f.saved + C;
         std::size_t const count = f.n * pixels;
         if (f.training) {
-            // Two passes in double: the batch can hold 70,000 values per channel.
-            double sum[C] = {}, sq[C] = {};
-            for (std::size_t i = 0; i < count; ++i)
-                for (std::size_t c = 0; c < C; ++c) sum[c] += double(x[i * C + c]);
-            for (std::size_t c = 0; c < C; ++c) sum[c] /= double(count);
-            for (std::size_t i = 0; i < count; ++i)
-                for (std::size_t c = 0; c < C; ++c) {
-                    double const d = double(x[i * C + c]) - sum[c];
-                    sq[c] += d * d;
-                }
+            auto sums = [&](std::size_t begin, std::size_t end, std::size_t) {
+                for (std::size_t s = begin; s < end; ++s)
+                    channel_sums([&](std::size_t i, auto tag) { return load(tag, x + s * In::size + i); }, f.saved + s * 2 * C);
+            };
+            f.for_samples(sums);
+            double m[C] = {}, sq[C] = {};
+            for (std::size_t s = 0; s < f.n; ++s)
+                for (std::size_t c = 0; c < C; ++c) m[c] += double(f.saved[s * 2 * C + c]);
+            T centre[C];
+            for (std::size_t c = 0; c < C; ++c) centre[c] = T(m[c] /= double(count));
+            auto squares = [&](std::size_t begin, std::size_t end, std::size_t) {
+                for (std::size_t s = begin; s < end; ++s)
+                    channel_sums(
+                        [&](std::size_t i, auto tag) {
+                            auto const d = load(tag, x + s * In::size + i) - load(tag, centre + i % C);
+                            return d * d;
+                        },
+                        f.saved + s * 2 * C + C);
+            };
+            f.for_samples(squares);
+            for (std::size_t s = 0; s < f.n; ++s)
+                for (std::size_t c = 0; c < C; ++c) sq[c] += double(f.saved[s * 2 * C + C + c]);
             for (std::size_t c = 0; c < C; ++c) {
-                double const var = sq[c] / double(count);
-                mean[c] = T(sum[c]);
+                // sum (x - centre)^2 = sum (x - mean)^2 + count (mean - centre)^2: remove the rounding of the centre.
+                double const shift = m[c] - double(centre[c]);
+                double const ss = std::max(0.0, sq[c] - double(count) * shift * shift);
+                double const var = ss / double(count);
+                mean[c] = T(m[c]);
                 inv_std[c] = T(1.0 / std::sqrt(var + eps));
-                double const unbiased = count > 1 ? sq[c] / double(count - 1) : var;
-                f.state[c] = T((1 - momentum) * double(f.state[c]) + momentum * sum[c]);
+                double const unbiased = count > 1 ? ss / double(count - 1) : var;
+                f.state[c] = T((1 - momentum) * double(f.state[c]) + momentum * m[c]);
                 f.state[C + c] = T((1 - momentum) * double(f.state[C + c]) + momentum * unbiased);
             }
         } else {
@@ -1465,40 +2812,103 @@ struct batch_norm_layer : leaf_layer {
             scale[c] = f.params[c] * inv_std[c];
             shift[c] = f.params[C + c] - mean[c] * scale[c];
         }
-        for (std::size_t i = 0; i < count; ++i) {
-            detail::copy(C, shift, y + i * C);
-            detail::multiply_add(C, x + i * C, scale, y + i * C);
-        }
+        auto normalise = [&](std::size_t begin, std::size_t end, std::size_t) {
+            for (std::size_t i = begin * pixels; i < end * pixels; ++i) {
+                detail::copy(C, shift, y + i * C);
+                detail::multiply_add(C, x + i * C, scale, y + i * C);
+            }
+        };
+        f.for_samples(normalise);
     }
 
+    // dbeta = sum dy, dgamma = sum dy * xhat: per-sample partial sums (of dy and dy * (x - mean))
+    // in the layer's dsaved slots, added in sample order in double; then dx per sample.
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
         T const* mean = f.saved;
         T const* inv_std = f.saved + C;
         std::size_t const count = f.n * pixels;
-        double dbeta[C] = {}, dgamma[C] = {};
-        for (std::size_t i = 0; i < count; ++i)
+        T* part = f.dsaved;
+        auto sums = [&](std::size_t begin, std::size_t end, std::size_t) {
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T const* dys = dy + s * In::size;
+                channel_sums([&](std::size_t i, auto tag) { return load(tag, dys + i); }, part + s * 2 * C);
+                channel_sums([&](std::size_t i, auto tag) { return load(tag, dys + i) * (load(tag, xs + i) - load(tag, mean + i % C)); },
+                             part + s * 2 * C + C);
+            }
+        };
+        f.for_samples(sums);
+        double dbeta[C] = {}, dxc[C] = {};
+        for (std::size_t s = 0; s < f.n; ++s)
             for (std::size_t c = 0; c < C; ++c) {
-                double const xhat = (double(x[i * C + c]) - double(mean[c])) * double(inv_std[c]);
-                dbeta[c] += double(dy[i * C + c]);
-                dgamma[c] += double(dy[i * C + c]) * xhat;
+                dbeta[c] += double(part[s * 2 * C + c]);
+                dxc[c] += double(part[s * 2 * C + C + c]);
             }
         for (std::size_t c = 0; c < C; ++c) {
-            f.grads[c] += T(dgamma[c]);
+            f.grads[c] += T(dxc[c] * double(inv_std[c]));  // dgamma
             f.grads[C + c] += T(dbeta[c]);
         }
         if (!dx) return;
-        for (std::size_t i = 0; i < count; ++i)
-            for (std::size_t c = 0; c < C; ++c) {
-                double const g = double(f.params[c]) * double(inv_std[c]);
-                if (!f.training) {  // statistics are constants
-                    dx[i * C + c] = T(g * double(dy[i * C + c]));
-                    continue;
+        // dx = g dy                                       (inference: the statistics are constants)
+        // dx = g (dy - dbeta / m - xhat dgamma / m)       (training), g = gamma / std, m = count,
+        //    = k1 dy + k2 (x - mean) + k0
+        T k1[C], k2[C], k0[C];
+        for (std::size_t c = 0; c < C; ++c) {
+            double const is = double(inv_std[c]), g = double(f.params[c]) * is, m = double(count);
+            k1[c] = T(g);
+            k2[c] = f.training ? T(-g * is * is * dxc[c] / m) : T(0);
+            k0[c] = f.training ? T(-g * dbeta[c] / m) : T(0);
+        }
+        auto input_gradient = [&](std::size_t begin, std::size_t end, std::size_t) {
+            for (std::size_t i = begin * pixels; i < end * pixels; ++i) {
+                T const* xi = x + i * C;
+                T const* dyi = dy + i * C;
+                T* dxi = dx + i * C;
+                std::size_t c = 0;
+                for (; c < full; c += V) {
+                    batch const d = batch::load_unaligned(xi + c) - batch::load_unaligned(mean + c);
+                    batch const r = xsimd::fma(batch::load_unaligned(k2 + c), d, batch::load_unaligned(k0 + c));
+                    xsimd::fma(batch::load_unaligned(k1 + c), batch::load_unaligned(dyi + c), r).store_unaligned(dxi + c);
                 }
-                // d/dx of the normalisation, with the batch mean and variance depending on x.
-                double const xhat = (double(x[i * C + c]) - double(mean[c])) * double(inv_std[c]);
-                double const m = double(count);
-                dx[i * C + c] = T(g * (double(dy[i * C + c]) - dbeta[c] / m - xhat * dgamma[c] / m));
+                for (; c < C; ++c) dxi[c] = k1[c] * dyi[c] + (k2[c] * (xi[c] - mean[c]) + k0[c]);
             }
+        };
+        f.for_samples(input_gradient);
+    }
+
+private:
+    using batch = detail::simd_batch<T>;
+    static constexpr std::size_t V = batch::size;
+    static constexpr std::size_t full = C - C % V;  // channels done in whole registers
+    static constexpr std::size_t block = 64;        // pixels summed in T before going to double
+
+    static batch load(batch, T const* p) { return batch::load_unaligned(p); }
+    static T load(T, T const* p) { return *p; }
+
+    // out[c] = sum over the pixels p of one sample of term(p * C + c, tag), where tag is a batch
+    // (channels c .. c + V - 1 at once) or a T (one channel).
+    template <class Term>
+    static void channel_sums(Term term, T* out) {
+        for (std::size_t c = 0; c < full; c += V) {
+            double total[V] = {};
+            for (std::size_t p0 = 0; p0 < pixels; p0 += block) {
+                batch acc(T(0));
+                for (std::size_t p = p0; p < std::min(p0 + block, pixels); ++p) acc += term(p * C + c, batch());
+                T lanes[V];
+                acc.store_unaligned(lanes);
+                for (std::size_t l = 0; l < V; ++l) total[l] += double(lanes[l]);
+            }
+            for (std::size_t l = 0; l < V; ++l) out[c + l] = T(total[l]);
+        }
+        for (std::size_t c = full; c < C; ++c) {
+            double total = 0;
+            for (std::size_t p0 = 0; p0 < pixels; p0 += block) {
+                T acc = 0;
+                for (std::size_t p = p0; p < std::min(p0 + block, pixels); ++p) acc += term(p * C + c, T());
+                total += double(acc);
+            }
+            out[c] = T(total);
+        }
     }
 };
 
@@ -1549,6 +2959,21 @@ template <class T>
 inline void he_uniform(T* w, std::size_t count, std::size_t fan_in, random_generator& rng) {
     double const limit = std::sqrt(6.0 / static_cast<double>(fan_in));
     for (std::size_t i = 0; i < count; ++i) w[i] = static_cast<T>(rng.uniform(-limit, limit));
+}
+
+// dst ((Hs+2B) x (Ws+2B) x C) = src (Hs x Ws x C) with a border of B zeros: the input of a
+// convolution without bounds checks.
+template <std::size_t Hs, std::size_t Ws, std::size_t C, std::size_t B, class T>
+inline void border(T const* src, T* dst) {
+    constexpr std::size_t Wd = Ws + 2 * B;
+    fill(B * Wd * C, T(0), dst);
+    for (std::size_t r = 0; r < Hs; ++r) {
+        T* row = dst + (r + B) * Wd * C;
+        fill(B * C, T(0), row);
+        copy(Ws * C, src + r * Ws * C, row + B * C);
+        fill(B * C, T(0), row + (B + Ws) * C);
+    }
+    fill(B * Wd * C, T(0), dst + (Hs + B) * Wd * C);
 }
 }  // namespace detail
 
@@ -1658,24 +3083,10 @@ struct conv2d_layer : leaf_layer {
             detail::gemm_strided<T>(OW, Co, loop, xp + oy * Wx * Ci, w, y + oy * OW * Co, {Ci, 1, Co, Co}, accumulate);
     }
 
-    // dst ((Hs+2B) x (Ws+2B) x C) = src (Hs x Ws x C) with a border of B zeros.
-    template <std::size_t Hs, std::size_t Ws, std::size_t C, std::size_t B>
-    static void border(T const* src, T* dst) {
-        constexpr std::size_t Wd = Ws + 2 * B;
-        detail::fill(B * Wd * C, T(0), dst);
-        for (std::size_t r = 0; r < Hs; ++r) {
-            T* row = dst + (r + B) * Wd * C;
-            detail::fill(B * C, T(0), row);
-            detail::copy(Ws * C, src + r * Ws * C, row + B * C);
-            detail::fill(B * C, T(0), row + (B + Ws) * C);
-        }
-        detail::fill(B * Wd * C, T(0), dst + (Hs + B) * Wd * C);
-    }
-
     // The bordered input of one sample (x itself when there is no padding).
     static T const* bordered_input(T const* xs, T* buffer) {
         if constexpr (pad == 0) return xs;
-        border<In::height, In::width, Cin, pad>(xs, buffer);
+        detail::border<In::height, In::width, Cin, pad>(xs, buffer);
         return buffer;
     }
 
@@ -1714,7 +3125,7 @@ struct conv2d_layer : leaf_layer {
                 if constexpr (Bias)
                     for (std::size_t p = 0; p < P; ++p) detail::add_to(F, dys + p * F, g + weights);
                 if (!dx) continue;
-                border<OH, OW, F, dpad>(dys, dyq);
+                detail::border<OH, OW, F, dpad>(dys, dyq);
                 correlate<In::height, In::width, Wq, F, Cin>(dyq, wf, dx + s * In::size, false);
             }
         };
@@ -1858,6 +3269,10 @@ struct dense {
 // Shapes: HxWxC -> OHxOWxC, OH = (H - K + 2P) / S + 1. Weights [K][K][C], no bias.
 // macs = OH * OW * K * K * C (the paper's 3 * 5 * 5 * 8 * 8 = 4,800 for its example).
 // The channel loop is innermost and contiguous, so each tap is one vectorised multiply-add.
+// The input is copied into a zero-bordered buffer first (no bounds checks); for each register of
+// channels the K*K weights stay in registers while the output pixels run. Backward: dW by K*K
+// accumulators per register of channels; for stride 1, dx is the same correlation of dY
+// (bordered with K-1-P zeros) with the flipped weights, other strides scatter tap by tap.
 
 #include <cstddef>
 #include <string_view>
@@ -1883,7 +3298,12 @@ struct depthwise_conv2d_layer : leaf_layer {
     static constexpr std::size_t state_size = 0;
     static constexpr std::size_t macs = output_shape::pixels * K * K * C;
     static constexpr std::size_t saved_per_sample = 0;
-    static constexpr std::size_t temp_size = 0;
+    static constexpr std::size_t OH = output_shape::height, OW = output_shape::width;
+    static constexpr std::size_t Hp = In::height + 2 * pad, Wp = In::width + 2 * pad;  // bordered input
+    static constexpr std::size_t dpad = K - 1 - pad;                                    // border of dY
+    static constexpr std::size_t Hq = OH + 2 * dpad, Wq = OW + 2 * dpad;
+    // bordered x, then (stride 1) bordered dY and the flipped weights
+    static constexpr std::size_t temp_size = Hp * Wp * C + (S == 1 ? Hq * Wq * C + K * K * C : 0);
 
     static void init(T* p, T*, random_generator& rng) { detail::he_uniform(p, params, K * K, rng); }
 
@@ -1911,14 +3331,11 @@ struct depthwise_conv2d_layer : leaf_layer {
     }
 
     static void forward(frame<T> const& f, T const* x, T* y) {
-        auto work = [&](std::size_t begin, std::size_t end, std::size_t) {
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* xp = f.temp_of(t);
             for (std::size_t s = begin; s < end; ++s) {
-                T const* xs = x + s * In::size;
-                T* ys = y + s * output_shape::size;
-                detail::fill(output_shape::size, T(0), ys);
-                for_each_tap([&](std::size_t i, std::size_t w, std::size_t o) {
-                    detail::multiply_add(C, xs + i, f.params + w, ys + o);
-                });
+                detail::border<In::height, In::width, C, pad>(x + s * In::size, xp);
+                correlate<OH, OW, Wp, S>(xp, f.params, y + s * output_shape::size);
             }
         };
         f.for_samples(work);
@@ -1926,19 +3343,84 @@ struct depthwise_conv2d_layer : leaf_layer {
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
         auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* xp = f.temp_of(t);
+            T* dyq = xp + Hp * Wp * C;
+            T* wf = dyq + Hq * Wq * C;  // [K-1-ky][K-1-kx][C]
             T* g = f.grads_of(t);
+            if constexpr (S == 1)
+                if (dx)
+                    for (std::size_t tap = 0; tap < K * K; ++tap) detail::copy(C, f.params + (K * K - 1 - tap) * C, wf + tap * C);
             for (std::size_t s = begin; s < end; ++s) {
-                T const* xs = x + s * In::size;
                 T const* dys = dy + s * output_shape::size;
-                T* dxs = dx ? dx + s * In::size : nullptr;
-                if (dxs) detail::fill(In::size, T(0), dxs);
-                for_each_tap([&](std::size_t i, std::size_t w, std::size_t o) {
-                    detail::multiply_add(C, xs + i, dys + o, g + w);
-                    if (dxs) detail::multiply_add(C, f.params + w, dys + o, dxs + i);
-                });
+                detail::border<In::height, In::width, C, pad>(x + s * In::size, xp);
+                weight_gradient(xp, dys, g);
+                if (!dx) continue;
+                T* dxs = dx + s * In::size;
+                if constexpr (S == 1) {
+                    detail::border<OH, OW, C, dpad>(dys, dyq);
+                    correlate<In::height, In::width, Wq, 1>(dyq, wf, dxs);
+                } else {
+                    detail::fill(In::size, T(0), dxs);
+                    for_each_tap([&](std::size_t i, std::size_t w, std::size_t o) {
+                        detail::multiply_add(C, f.params + w, dys + o, dxs + i);
+                    });
+                }
             }
         };
         f.for_samples(work);
+    }
+
+private:
+    using batch = detail::simd_batch<T>;
+    static constexpr std::size_t V = batch::size;
+    static constexpr std::size_t full = C - C % V;  // channels done in whole registers
+
+    // One register of channels (B = batch) or one channel (B = T).
+    static batch load(batch, T const* p) { return batch::load_unaligned(p); }
+    static T load(T, T const* p) { return *p; }
+    static void store(batch v, T* p) { v.store_unaligned(p); }
+    static void store(T v, T* p) { *p = v; }
+    static batch madd(batch a, batch b, batch c) { return xsimd::fma(a, b, c); }
+    static T madd(T a, T b, T c) { return c + a * b; }
+
+    // y (Ho x Wo x C) = sum_{ky,kx} xp[oy*St + ky][ox*St + kx] * w[ky][kx], xp Wx pixels wide.
+    template <std::size_t Ho, std::size_t Wo, std::size_t Wx, std::size_t St>
+    static void correlate(T const* xp, T const* w, T* y) {
+        auto channels = [&](std::size_t c, auto tag) {
+            using B = decltype(tag);
+            B wv[K * K];
+            for (std::size_t t = 0; t < K * K; ++t) wv[t] = load(tag, w + t * C + c);
+            for (std::size_t oy = 0; oy < Ho; ++oy)
+                for (std::size_t ox = 0; ox < Wo; ++ox) {
+                    T const* in = xp + ((oy * St) * Wx + ox * St) * C + c;
+                    B acc(T(0));
+                    for (std::size_t ky = 0; ky < K; ++ky)
+                        for (std::size_t kx = 0; kx < K; ++kx) acc = madd(load(tag, in + (ky * Wx + kx) * C), wv[ky * K + kx], acc);
+                    store(acc, y + (oy * Wo + ox) * C + c);
+                }
+        };
+        for (std::size_t c = 0; c < full; c += V) channels(c, batch());
+        for (std::size_t c = full; c < C; ++c) channels(c, T());
+    }
+
+    // g[ky][kx] += sum over output pixels of xp[oy*S + ky][ox*S + kx] * dy[oy][ox]
+    static void weight_gradient(T const* xp, T const* dys, T* g) {
+        auto channels = [&](std::size_t c, auto tag) {
+            using B = decltype(tag);
+            B acc[K * K];
+            for (std::size_t t = 0; t < K * K; ++t) acc[t] = B(T(0));
+            for (std::size_t oy = 0; oy < OH; ++oy)
+                for (std::size_t ox = 0; ox < OW; ++ox) {
+                    T const* in = xp + ((oy * S) * Wp + ox * S) * C + c;
+                    B const d = load(tag, dys + (oy * OW + ox) * C + c);
+                    for (std::size_t ky = 0; ky < K; ++ky)
+                        for (std::size_t kx = 0; kx < K; ++kx)
+                            acc[ky * K + kx] = madd(load(tag, in + (ky * Wp + kx) * C), d, acc[ky * K + kx]);
+                }
+            for (std::size_t t = 0; t < K * K; ++t) store(load(tag, g + t * C + c) + acc[t], g + t * C + c);
+        };
+        for (std::size_t c = 0; c < full; c += V) channels(c, batch());
+        for (std::size_t c = full; c < C; ++c) channels(c, T());
     }
 };
 
@@ -1987,40 +3469,47 @@ struct dot_product_attention_layer : leaf_layer {
     template <class V>
     static void for_each_tensor(V&&) {}
 
+    // Samples are independent: each thread takes a slice, with its own scratch.
     static void forward(frame<T> const& f, T const* x, T* y) {
-        T* kt = f.temp_of(0);
-        T* scores = kt + D * N;
         T const scale = T(1.0 / std::sqrt(double(D)));
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T* att = f.saved + s * N * N;
-            detail::transpose(N, D, xs + k, width, kt);
-            gemm<T>(N, N, D, xs + q, kt, scores, {width, 1, N, N}, false);
-            for (std::size_t i = 0; i < N * N; ++i) scores[i] *= scale;
-            for (std::size_t i = 0; i < N; ++i) detail::softmax(N, scores + i * N, att + i * N);
-            gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
-        }
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* kt = f.temp_of(t);
+            T* scores = kt + D * N;
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T* att = f.saved + s * N * N;
+                detail::transpose(N, D, xs + k, width, kt);
+                gemm<T>(N, N, D, xs + q, kt, scores, {width, 1, N, N}, false);
+                for (std::size_t i = 0; i < N * N; ++i) scores[i] *= scale;
+                for (std::size_t i = 0; i < N; ++i) detail::softmax(N, scores + i * N, att + i * N);
+                gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
+            }
+        };
+        f.for_samples(work);
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
         if (!dx) return;  // no parameters: only the input gradient matters
-        T* vt = f.temp_of(0);
-        T* datt = vt + (D > Cv ? D : Cv) * N;
-        T* dscore = datt + N * N;
         T const scale = T(1.0 / std::sqrt(double(D)));
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T const* dys = dy + s * output_shape::size;
-            T const* att = f.saved + s * N * N;
-            T* dxs = dx + s * In::size;
-            detail::transpose(N, Cv, xs + v, width, vt);
-            gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);                // dA = dO V^T
-            gemm<T>(N, Cv, N, att, dys, dxs + v, {1, N, Cv, width}, false);        // dV = A^T dO
-            for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, dscore + i * N);
-            for (std::size_t i = 0; i < N * N; ++i) dscore[i] *= scale;
-            gemm<T>(N, D, N, dscore, xs + k, dxs + q, {N, 1, width, width}, false);  // dQ = dS K
-            gemm<T>(N, D, N, dscore, xs + q, dxs + k, {1, N, width, width}, false);  // dK = dS^T Q
-        }
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
+            T* vt = f.temp_of(t);
+            T* datt = vt + (D > Cv ? D : Cv) * N;
+            T* dscore = datt + N * N;
+            for (std::size_t s = begin; s < end; ++s) {
+                T const* xs = x + s * In::size;
+                T const* dys = dy + s * output_shape::size;
+                T const* att = f.saved + s * N * N;
+                T* dxs = dx + s * In::size;
+                detail::transpose(N, Cv, xs + v, width, vt);
+                gemm<T>(N, N, Cv, dys, vt, datt, {Cv, 1, N, N}, false);                // dA = dO V^T
+                gemm<T>(N, Cv, N, att, dys, dxs + v, {1, N, Cv, width}, false);        // dV = A^T dO
+                for (std::size_t i = 0; i < N; ++i) detail::softmax_backward(N, att + i * N, datt + i * N, dscore + i * N);
+                for (std::size_t i = 0; i < N * N; ++i) dscore[i] *= scale;
+                gemm<T>(N, D, N, dscore, xs + k, dxs + q, {N, 1, width, width}, false);  // dQ = dS K
+                gemm<T>(N, D, N, dscore, xs + q, dxs + k, {1, N, width, width}, false);  // dK = dS^T Q
+            }
+        };
+        f.for_samples(work);
     }
 };
 
@@ -2178,45 +3667,84 @@ struct max_pool_layer : leaf_layer {
 
     static std::size_t at(std::size_t y, std::size_t x) { return (y * In::width + x) * C; }
 
+    // Samples are independent: each thread pools its own slice of the batch.
     static void forward(frame<T> const& f, T const* x, T* y) {
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T* ys = y + s * output_shape::size;
-            for (std::size_t oy = 0; oy < output_shape::height; ++oy)
-                for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
-                    T* out = ys + (oy * output_shape::width + ox) * C;
-                    detail::copy(C, xs + at(oy * S, ox * S), out);
-                    for (std::size_t ky = 0; ky < P; ++ky)
-                        for (std::size_t kx = 0; kx < P; ++kx) {
-                            T const* in = xs + at(oy * S + ky, ox * S + kx);
-                            for (std::size_t c = 0; c < C; ++c) out[c] = in[c] > out[c] ? in[c] : out[c];
-                        }
-                }
-        }
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t) {
+            for (std::size_t s = begin; s < end; ++s) forward_one(x + s * In::size, y + s * output_shape::size);
+        };
+        f.for_samples(work);
     }
 
     static void backward(frame<T> const& f, T const* x, T const* y, T const* dy, T* dx) {
         if (!dx) return;
-        detail::fill(f.n * In::size, T(0), dx);
-        for (std::size_t s = 0; s < f.n; ++s) {
-            T const* xs = x + s * In::size;
-            T* dxs = dx + s * In::size;
-            for (std::size_t oy = 0; oy < output_shape::height; ++oy)
-                for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
-                    std::size_t const o = s * output_shape::size + (oy * output_shape::width + ox) * C;
-                    for (std::size_t c = 0; c < C; ++c) {
-                        bool routed = false;
-                        for (std::size_t ky = 0; ky < P && !routed; ++ky)
-                            for (std::size_t kx = 0; kx < P && !routed; ++kx) {
-                                std::size_t const i = at(oy * S + ky, ox * S + kx) + c;
-                                if (xs[i] == y[o + c]) {
-                                    dxs[i] += dy[o + c];
-                                    routed = true;
-                                }
-                            }
-                    }
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t) {
+            for (std::size_t s = begin; s < end; ++s)
+                backward_one(x + s * In::size, y + s * output_shape::size, dy + s * output_shape::size, dx + s * In::size);
+        };
+        f.for_samples(work);
+    }
+
+private:
+    using batch = detail::simd_batch<T>;
+    static constexpr std::size_t V = batch::size;
+    static constexpr std::size_t full = C - C % V;  // channels done in whole registers
+
+    static void forward_one(T const* xs, T* ys) {
+        for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+            for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                T* out = ys + (oy * output_shape::width + ox) * C;
+                T const* first = xs + at(oy * S, ox * S);
+                // m = in > m ? in : m over the window, in scan order (as the scalar tail below).
+                for (std::size_t c = 0; c < full; c += V) {
+                    batch m = batch::load_unaligned(first + c);
+                    for (std::size_t ky = 0; ky < P; ++ky)
+                        for (std::size_t kx = 0; kx < P; ++kx) {
+                            batch const in = batch::load_unaligned(xs + at(oy * S + ky, ox * S + kx) + c);
+                            m = xsimd::select(in > m, in, m);
+                        }
+                    m.store_unaligned(out + c);
                 }
-        }
+                for (std::size_t c = full; c < C; ++c) {
+                    T m = first[c];
+                    for (std::size_t ky = 0; ky < P; ++ky)
+                        for (std::size_t kx = 0; kx < P; ++kx) {
+                            T const in = xs[at(oy * S + ky, ox * S + kx) + c];
+                            m = in > m ? in : m;
+                        }
+                    out[c] = m;
+                }
+            }
+    }
+
+    // dy goes to the first window position (scan order) whose value equals the output.
+    static void backward_one(T const* xs, T const* ys, T const* dys, T* dxs) {
+        detail::fill(In::size, T(0), dxs);
+        for (std::size_t oy = 0; oy < output_shape::height; ++oy)
+            for (std::size_t ox = 0; ox < output_shape::width; ++ox) {
+                std::size_t const o = (oy * output_shape::width + ox) * C;
+                for (std::size_t c = 0; c < full; c += V) {
+                    batch const m = batch::load_unaligned(ys + o + c), g = batch::load_unaligned(dys + o + c);
+                    typename batch::batch_bool_type routed(false);
+                    for (std::size_t ky = 0; ky < P; ++ky)
+                        for (std::size_t kx = 0; kx < P; ++kx) {
+                            std::size_t const i = at(oy * S + ky, ox * S + kx) + c;
+                            auto const hit = (batch::load_unaligned(xs + i) == m) & ~routed;
+                            (batch::load_unaligned(dxs + i) + xsimd::select(hit, g, batch(T(0)))).store_unaligned(dxs + i);
+                            routed = routed | hit;
+                        }
+                }
+                for (std::size_t c = full; c < C; ++c) {
+                    bool routed = false;
+                    for (std::size_t ky = 0; ky < P && !routed; ++ky)
+                        for (std::size_t kx = 0; kx < P && !routed; ++kx) {
+                            std::size_t const i = at(oy * S + ky, ox * S + kx) + c;
+                            if (xs[i] == ys[o + c]) {
+                                dxs[i] += dys[o + c];
+                                routed = true;
+                            }
+                        }
+                }
+            }
     }
 };
 
@@ -2349,22 +3877,35 @@ struct relu_layer : leaf_layer {
     template <class V>
     static void for_each_tensor(V&&) {}
 
+    // Element-wise, so each thread takes the values of its slice of samples.
     static void forward(frame<T> const& f, T const* x, T* y) {
-        using batch = detail::simd_batch<T>;
-        std::size_t const n = f.n * In::size;
-        std::size_t i = 0;
-        for (std::size_t const full = n - n % batch::size; i < full; i += batch::size) {
-            batch const v = batch::load_unaligned(x + i);
-            xsimd::select(v > batch(T(0)), v, batch(T(0))).store_unaligned(y + i);
-        }
-        for (; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t) {
+            std::size_t i = begin * In::size;
+            std::size_t const n = end * In::size, full = n - (n - i) % batch::size;
+            for (; i < full; i += batch::size) {
+                batch const v = batch::load_unaligned(x + i);
+                xsimd::select(v > zero(), v, zero()).store_unaligned(y + i);
+            }
+            for (; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+        };
+        f.for_samples(work);
     }
 
     static void backward(frame<T> const& f, T const*, T const* y, T const* dy, T* dx) {
         if (!dx) return;
-        std::size_t const n = f.n * In::size;
-        for (std::size_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+        auto work = [&](std::size_t begin, std::size_t end, std::size_t) {
+            std::size_t i = begin * In::size;
+            std::size_t const n = end * In::size, full = n - (n - i) % batch::size;
+            for (; i < full; i += batch::size)
+                xsimd::select(batch::load_unaligned(y + i) > zero(), batch::load_unaligned(dy + i), zero()).store_unaligned(dx + i);
+            for (; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+        };
+        f.for_samples(work);
     }
+
+private:
+    using batch = detail::simd_batch<T>;
+    static batch zero() { return batch(T(0)); }
 };
 
 struct relu {
