@@ -24,6 +24,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +88,14 @@ double seconds_since(clock_type::time_point t0) {
     return std::chrono::duration<double>(clock_type::now() - t0).count();
 }
 
+// CPU time of the calling thread or of the whole process, in seconds: on a shared machine it
+// leaves out the time other programs held the core (cache sharing still shows).
+double cpu_seconds(clockid_t which) {
+    timespec ts{};
+    clock_gettime(which, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
 // The q-quantile of sorted values (nearest rank).
 double quantile(std::vector<double> const& sorted, double q) {
     std::size_t const i = std::size_t(q * double(sorted.size() - 1) + 0.5);
@@ -99,6 +108,7 @@ struct result {
     std::size_t macs = 0, params = 0, parameter_bytes = 0, inference_bytes = 0, training_bytes = 0;
     std::size_t iterations = 0, train_steps = 0, threads = 0;
     double median_ms = -1, p90_ms = -1, predict_gmacs = -1, images_per_s = -1, train_gmacs = -1;
+    double cpu_median_ms = -1, cpu_ms_per_image = -1;  // CPU time, for A/B runs on a busy machine
 };
 
 template <class Net>
@@ -106,18 +116,22 @@ void run_predict(Net& net, options const& o, result& r) {
     std::vector<float> face(Net::inputs);
     mien::random_generator rng(5);
     for (auto& v : face) v = float(rng.uniform());
-    std::vector<double> ms(o.iterations);
+    std::vector<double> ms(o.iterations), cpu_ms(o.iterations);
     float sink = 0;
     for (std::size_t i = 0; i < o.warmup; ++i) sink += net.predict(std::span<float const, Net::inputs>(face))[0];
     for (std::size_t i = 0; i < o.iterations; ++i) {
+        double const c0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
         auto const t0 = clock_type::now();
         sink += net.predict(std::span<float const, Net::inputs>(face))[0];
         ms[i] = seconds_since(t0) * 1e3;
+        cpu_ms[i] = (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - c0) * 1e3;
     }
     if (sink < 0) std::printf("impossible\n");  // keeps the calls observable
     std::sort(ms.begin(), ms.end());
+    std::sort(cpu_ms.begin(), cpu_ms.end());
     r.median_ms = quantile(ms, 0.5);
     r.p90_ms = quantile(ms, 0.9);
+    r.cpu_median_ms = quantile(cpu_ms, 0.5);
     r.predict_gmacs = double(Net::macs) / (r.median_ms * 1e-3) * 1e-9;
     r.iterations = o.iterations;
 }
@@ -134,9 +148,11 @@ void run_train(Net& net, options const& o, result& r) {
     double loss = 0;
     std::size_t const warm = std::max<std::size_t>(1, o.warmup / 20);
     for (std::size_t i = 0; i < warm; ++i) loss += tr->step(images, labels);
+    double const c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
     auto const t0 = clock_type::now();
     for (std::size_t i = 0; i < o.train_steps; ++i) loss += tr->step(images, labels);
     double const s = seconds_since(t0);
+    r.cpu_ms_per_image = (cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) * 1e3 / double(o.train_steps * train_batch);
     if (!(loss == loss)) std::printf("warning: the loss is not a number\n");
     r.images_per_s = double(o.train_steps * train_batch) / s;
     r.train_gmacs = 3.0 * double(Net::macs) * r.images_per_s * 1e-9;
@@ -149,12 +165,15 @@ void print_text(result const& r) {
     std::printf("  bytes: parameters %zu, inference workspace %zu, training workspace (batch %zu, %zu threads) %zu\n",
                 r.parameter_bytes, r.inference_bytes, train_batch, r.threads ? r.threads : std::size_t(1), r.training_bytes);
     if (r.median_ms >= 0)
-        std::printf("  predict (batch 1, 1 thread, %zu runs): median %.4f ms, p90 %.4f ms, %.2f GMAC/s (%.1f%% of one core's peak)\n",
-                    r.iterations, r.median_ms, r.p90_ms, r.predict_gmacs, 100 * r.predict_gmacs / peak_gmacs_per_core);
+        std::printf("  predict (batch 1, 1 thread, %zu runs): median %.4f ms, p90 %.4f ms, %.2f GMAC/s (%.1f%% of one core's peak);"
+                    " CPU time median %.4f ms\n",
+                    r.iterations, r.median_ms, r.p90_ms, r.predict_gmacs, 100 * r.predict_gmacs / peak_gmacs_per_core,
+                    r.cpu_median_ms);
     if (r.images_per_s >= 0)
-        std::printf("  train (batch %zu, %zu threads, %zu steps): %.1f images/s, %.2f GMAC/s (%.1f%% of %zu cores' peak)\n",
+        std::printf("  train (batch %zu, %zu threads, %zu steps): %.1f images/s, %.2f GMAC/s (%.1f%% of %zu cores' peak);"
+                    " CPU time %.3f ms per image\n",
                     train_batch, r.threads, r.train_steps, r.images_per_s, r.train_gmacs,
-                    100 * r.train_gmacs / (peak_gmacs_per_core * double(r.threads)), r.threads);
+                    100 * r.train_gmacs / (peak_gmacs_per_core * double(r.threads)), r.threads, r.cpu_ms_per_image);
 }
 
 void print_json(result const& r) {
@@ -170,11 +189,11 @@ void print_json(result const& r) {
     std::printf("{\"model\":\"%.*s\",\"mode\":\"%s\",\"macs\":%zu,\"params\":%zu,\"parameter_bytes\":%zu,"
                 "\"inference_bytes\":%zu,\"training_bytes\":%zu,\"iterations\":%zu,\"median_ms\":%s,\"p90_ms\":%s,"
                 "\"gmacs\":%s,\"predict_gmacs\":%s,\"train_steps\":%zu,\"threads\":%zu,\"images_per_s\":%s,"
-                "\"train_gmacs\":%s,\"allocations\":%zu}\n",
+                "\"train_gmacs\":%s,\"cpu_median_ms\":%s,\"cpu_ms_per_image\":%s,\"allocations\":%zu}\n",
                 int(r.model.size()), r.model.data(), r.mode, r.macs, r.params, r.parameter_bytes, r.inference_bytes,
                 r.training_bytes, r.iterations, num(r.median_ms), num(r.p90_ms), num(gmacs), num(r.predict_gmacs),
-                r.train_steps, r.threads, num(r.images_per_s), num(r.train_gmacs),
-                allocation_count.load(std::memory_order_relaxed));
+                r.train_steps, r.threads, num(r.images_per_s), num(r.train_gmacs), num(r.cpu_median_ms),
+                num(r.cpu_ms_per_image), allocation_count.load(std::memory_order_relaxed));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,7 +204,7 @@ void print_json(result const& r) {
 struct profile_row {
     std::string_view name;
     std::size_t macs = 0, count = 0;
-    double predict_us = 0, train_us = 0;
+    double predict_us = 0, train_us = 0, train_cpu_us = 0;
 };
 
 template <class L>
@@ -216,9 +235,9 @@ void profile_layer(float* params, float* state, bool first, options const& o, mi
     f.training = false;
     std::size_t const reps = std::max<std::size_t>(o.iterations / 4, 50);
     for (std::size_t i = 0; i < reps / 10 + 1; ++i) L::forward(f, x.data(), y.data());
-    auto t0 = clock_type::now();
+    double c0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
     for (std::size_t i = 0; i < reps; ++i) L::forward(f, x.data(), y.data());
-    double const predict_us = seconds_since(t0) / double(reps) * 1e6;
+    double const predict_us = (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - c0) / double(reps) * 1e6;
 
     // Training, batch 32, the team.
     f.n = n;
@@ -230,46 +249,51 @@ void profile_layer(float* params, float* state, bool first, options const& o, mi
         L::backward(f, x.data(), y.data(), dy.data(), first ? nullptr : dx.data());
     };
     train_once();
-    t0 = clock_type::now();
+    auto const t0 = clock_type::now();
+    c0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
     for (std::size_t i = 0; i < steps; ++i) train_once();
+    double const train_cpu_us = (cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / double(steps) * 1e6;
     double const train_us = seconds_since(t0) / double(steps) * 1e6;
 
-    std::printf("  %-3zu %-22.*s %-14s %11zu %11.2f %12.1f\n", index, int(L::name.size()), L::name.data(),
+    std::printf("  %-3zu %-22.*s %-14s %11zu %11.2f %12.1f %12.1f\n", index, int(L::name.size()), L::name.data(),
                 (std::to_string(L::output_shape::height) + "x" + std::to_string(L::output_shape::width) + "x" +
                  std::to_string(L::output_shape::channels)).c_str(),
-                std::size_t(L::macs), predict_us, train_us);
+                std::size_t(L::macs), predict_us, train_us, train_cpu_us);
     auto it = std::find_if(rows.begin(), rows.end(), [&](profile_row const& r) { return r.name == L::name; });
     if (it == rows.end()) it = rows.insert(rows.end(), profile_row{L::name});
     it->macs += L::macs;
     it->count += 1;
     it->predict_us += predict_us;
     it->train_us += train_us;
+    it->train_cpu_us += train_cpu_us;
 }
 
 template <class Net>
 void run_profile(Net& net, std::string_view model, options const& o) {
     mien::thread_team team(o.threads);
     std::vector<profile_row> rows;
-    std::printf("profile of %.*s: each leaf layer alone; predict = batch 1, 1 thread (us/face); "
-                "train = forward + backward, batch %zu, %zu threads (us/batch)\n",
+    std::printf("profile of %.*s: each leaf layer alone; predict = batch 1, 1 thread, CPU time (us/face); "
+                "train = forward + backward, batch %zu, %zu threads, wall and CPU time (us/batch)\n",
                 int(model.size()), model.data(), train_batch, team.size());
-    std::printf("  %-3s %-22s %-14s %11s %11s %12s\n", "#", "layer", "output", "MACs", "predict us", "train us");
+    std::printf("  %-3s %-22s %-14s %11s %11s %12s %12s\n", "#", "layer", "output", "MACs", "predict us", "train us",
+                "train CPU us");
     std::size_t index = 0;
     mien::for_each_layer<typename Net::body>([&]<class L>(std::size_t p, std::size_t s, std::size_t) {
         profile_layer<L>(net.parameters().data() + p, net.state().data() + s, index == 0, o, team, rows, index);
         ++index;
     });
-    double total_p = 0, total_t = 0;
-    for (auto const& r : rows) total_p += r.predict_us, total_t += r.train_us;
-    std::sort(rows.begin(), rows.end(), [](profile_row const& a, profile_row const& b) { return a.train_us > b.train_us; });
-    std::printf("  by layer type:\n  %-22s %5s %11s %11s %7s %12s %7s %9s\n", "type", "count", "MACs", "predict us",
-                "share", "train us", "share", "GMAC/s*");
+    double total_p = 0, total_t = 0, total_c = 0;
+    for (auto const& r : rows) total_p += r.predict_us, total_t += r.train_us, total_c += r.train_cpu_us;
+    std::sort(rows.begin(), rows.end(), [](profile_row const& a, profile_row const& b) { return a.train_cpu_us > b.train_cpu_us; });
+    std::printf("  by layer type:\n  %-22s %5s %11s %11s %7s %9s %12s %12s %7s\n", "type", "count", "MACs", "predict us",
+                "share", "GMAC/s*", "train us", "train CPU us", "share");
     for (auto const& r : rows)
-        std::printf("  %-22.*s %5zu %11zu %11.2f %6.1f%% %12.1f %6.1f%% %9.2f\n", int(r.name.size()), r.name.data(), r.count,
-                    r.macs, r.predict_us, 100 * r.predict_us / total_p, r.train_us, 100 * r.train_us / total_t,
-                    r.macs ? double(r.macs) / (r.predict_us * 1e3) : 0.0);
-    std::printf("  %-22s %5zu %11zu %11.2f %7s %12.1f\n  (* predict GMAC/s, one thread)\n", "total", index,
-                std::size_t(Net::macs), total_p, "", total_t);
+        std::printf("  %-22.*s %5zu %11zu %11.2f %6.1f%% %9.2f %12.1f %12.1f %6.1f%%\n", int(r.name.size()), r.name.data(),
+                    r.count, r.macs, r.predict_us, 100 * r.predict_us / total_p,
+                    r.macs ? double(r.macs) / (r.predict_us * 1e3) : 0.0, r.train_us, r.train_cpu_us,
+                    100 * r.train_cpu_us / total_c);
+    std::printf("  %-22s %5zu %11zu %11.2f %7s %9s %12.1f %12.1f\n  (* predict GMAC/s, one thread)\n", "total", index,
+                std::size_t(Net::macs), total_p, "", "", total_t, total_c);
 }
 
 // ---------------------------------------------------------------------------------------------
