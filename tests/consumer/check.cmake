@@ -2,6 +2,8 @@
 #   cmake -DMODE=add_subdirectory|find_package -DMIEN_ROOT=<src> -DWORK_DIR=<scratch>
 #         -DGENERATOR=<generator> -DCXX=<compiler> -P check.cmake
 # find_package first installs mien with `cmake --install` into WORK_DIR/prefix.
+cmake_minimum_required(VERSION 3.21)
+
 foreach(_var MODE MIEN_ROOT WORK_DIR GENERATOR CXX)
   if(NOT DEFINED ${_var})
     message(FATAL_ERROR "check.cmake: -D${_var}=... is required")
