@@ -2719,6 +2719,7 @@ struct additive_attention {
 // preceding convolution's weights (the cost model counts it there).
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <string_view>
@@ -2739,7 +2740,8 @@ struct batch_norm_layer : leaf_layer {
     static constexpr std::size_t params = 2 * C;        // gamma, beta
     static constexpr std::size_t state_size = 2 * C;    // running mean, running variance
     static constexpr std::size_t macs = 0;
-    static constexpr std::size_t saved_per_sample = 2 * C;  // batch mean and 1/std (first 2C used)
+    // Batch mean and 1/std in the first 2C; the rest is room for per-sample partial sums.
+    static constexpr std::size_t saved_per_sample = 3 * C;
     static constexpr std::size_t temp_size = 0;
 
     static void init(T* p, T* s, random_generator&) {
@@ -2757,46 +2759,48 @@ struct batch_norm_layer : leaf_layer {
         v(detail::tensor(name, "running_var", C, {C}, false));
     }
 
-    // Training statistics in two passes (sum, then squared deviations from the batch mean), each
-    // split by samples across the team: sample s leaves its per-channel partial sums in saved
-    // slot s (2C values), and they are added in sample order in double, so the result does not
-    // depend on the thread count. Within a sample the sums run in T over blocks of pixels, the
-    // block sums in double (the batch can hold 70,000 values per channel).
+    // Training statistics per sample, split by samples across the team, while the sample is in
+    // cache: its mean m_s (rounded to T), then r_s = sum (x - m_s) and q_s = sum (x - m_s)^2,
+    // left in saved slot s (3C values). They are combined in sample order in double, exactly:
+    //   mean = sum_s (P m_s + r_s) / (nP),  sum (x - mean)^2 = sum_s q_s + 2 (m_s - mean) r_s + P (m_s - mean)^2
+    // so the result does not depend on the thread count. Within a sample the sums run in T over
+    // blocks of pixels, the block sums in double (the batch can hold 70,000 values per channel).
     static void forward(frame<T> const& f, T const* x, T* y) {
         T* mean = f.saved;
         T* inv_std = f.saved + C;
         std::size_t const count = f.n * pixels;
         if (f.training) {
-            auto sums = [&](std::size_t begin, std::size_t end, std::size_t) {
-                for (std::size_t s = begin; s < end; ++s)
-                    channel_sums([&](std::size_t i, auto tag) { return load(tag, x + s * In::size + i); }, f.saved + s * 2 * C);
-            };
-            f.for_samples(sums);
-            double m[C] = {}, sq[C] = {};
-            for (std::size_t s = 0; s < f.n; ++s)
-                for (std::size_t c = 0; c < C; ++c) m[c] += double(f.saved[s * 2 * C + c]);
-            T centre[C];
-            for (std::size_t c = 0; c < C; ++c) centre[c] = T(m[c] /= double(count));
-            auto squares = [&](std::size_t begin, std::size_t end, std::size_t) {
-                for (std::size_t s = begin; s < end; ++s)
+            auto moments = [&](std::size_t begin, std::size_t end, std::size_t) {
+                for (std::size_t s = begin; s < end; ++s) {
+                    T const* xs = x + s * In::size;
+                    T* ms = f.saved + s * saved_per_sample;
+                    channel_sums([&](std::size_t i, auto tag) { return std::array{load(tag, xs + i)}; }, std::array{ms});
+                    for (std::size_t c = 0; c < C; ++c) ms[c] = T(double(ms[c]) / double(pixels));
                     channel_sums(
                         [&](std::size_t i, auto tag) {
-                            auto const d = load(tag, x + s * In::size + i) - load(tag, centre + i % C);
-                            return d * d;
+                            auto const d = load(tag, xs + i) - load(tag, ms + i % C);
+                            return std::array{d, d * d};
                         },
-                        f.saved + s * 2 * C + C);
+                        std::array{ms + C, ms + 2 * C});
+                }
             };
-            f.for_samples(squares);
+            f.for_samples(moments);
+            double m[C] = {}, ss[C] = {};
             for (std::size_t s = 0; s < f.n; ++s)
-                for (std::size_t c = 0; c < C; ++c) sq[c] += double(f.saved[s * 2 * C + C + c]);
+                for (std::size_t c = 0; c < C; ++c)
+                    m[c] += double(pixels) * double(f.saved[s * saved_per_sample + c]) + double(f.saved[s * saved_per_sample + C + c]);
+            for (std::size_t c = 0; c < C; ++c) m[c] /= double(count);
+            for (std::size_t s = 0; s < f.n; ++s)
+                for (std::size_t c = 0; c < C; ++c) {
+                    T const* ms = f.saved + s * saved_per_sample;
+                    double const d = double(ms[c]) - m[c];
+                    ss[c] += double(ms[2 * C + c]) + 2 * d * double(ms[C + c]) + double(pixels) * d * d;
+                }
             for (std::size_t c = 0; c < C; ++c) {
-                // sum (x - centre)^2 = sum (x - mean)^2 + count (mean - centre)^2: remove the rounding of the centre.
-                double const shift = m[c] - double(centre[c]);
-                double const ss = std::max(0.0, sq[c] - double(count) * shift * shift);
-                double const var = ss / double(count);
+                double const var = std::max(0.0, ss[c]) / double(count);
                 mean[c] = T(m[c]);
                 inv_std[c] = T(1.0 / std::sqrt(var + eps));
-                double const unbiased = count > 1 ? ss / double(count - 1) : var;
+                double const unbiased = count > 1 ? std::max(0.0, ss[c]) / double(count - 1) : var;
                 f.state[c] = T((1 - momentum) * double(f.state[c]) + momentum * m[c]);
                 f.state[C + c] = T((1 - momentum) * double(f.state[C + c]) + momentum * unbiased);
             }
@@ -2814,8 +2818,13 @@ struct batch_norm_layer : leaf_layer {
         }
         auto normalise = [&](std::size_t begin, std::size_t end, std::size_t) {
             for (std::size_t i = begin * pixels; i < end * pixels; ++i) {
-                detail::copy(C, shift, y + i * C);
-                detail::multiply_add(C, x + i * C, scale, y + i * C);
+                T const* xi = x + i * C;
+                T* yi = y + i * C;
+                std::size_t c = 0;
+                for (; c < full; c += V)
+                    xsimd::fma(batch::load_unaligned(xi + c), batch::load_unaligned(scale + c), batch::load_unaligned(shift + c))
+                        .store_unaligned(yi + c);
+                for (; c < C; ++c) yi[c] = shift[c] + xi[c] * scale[c];
             }
         };
         f.for_samples(normalise);
@@ -2832,17 +2841,21 @@ struct batch_norm_layer : leaf_layer {
             for (std::size_t s = begin; s < end; ++s) {
                 T const* xs = x + s * In::size;
                 T const* dys = dy + s * In::size;
-                channel_sums([&](std::size_t i, auto tag) { return load(tag, dys + i); }, part + s * 2 * C);
-                channel_sums([&](std::size_t i, auto tag) { return load(tag, dys + i) * (load(tag, xs + i) - load(tag, mean + i % C)); },
-                             part + s * 2 * C + C);
+                T* ps = part + s * saved_per_sample;
+                channel_sums(
+                    [&](std::size_t i, auto tag) {
+                        auto const d = load(tag, dys + i);
+                        return std::array{d, d * (load(tag, xs + i) - load(tag, mean + i % C))};
+                    },
+                    std::array{ps, ps + C});
             }
         };
         f.for_samples(sums);
         double dbeta[C] = {}, dxc[C] = {};
         for (std::size_t s = 0; s < f.n; ++s)
             for (std::size_t c = 0; c < C; ++c) {
-                dbeta[c] += double(part[s * 2 * C + c]);
-                dxc[c] += double(part[s * 2 * C + C + c]);
+                dbeta[c] += double(part[s * saved_per_sample + c]);
+                dxc[c] += double(part[s * saved_per_sample + C + c]);
             }
         for (std::size_t c = 0; c < C; ++c) {
             f.grads[c] += T(dxc[c] * double(inv_std[c]));  // dgamma
@@ -2884,31 +2897,35 @@ private:
 
     static batch load(batch, T const* p) { return batch::load_unaligned(p); }
     static T load(T, T const* p) { return *p; }
+    static void store(batch v, T* p) { v.store_unaligned(p); }
+    static void store(T v, T* p) { *p = v; }
 
-    // out[c] = sum over the pixels p of one sample of term(p * C + c, tag), where tag is a batch
-    // (channels c .. c + V - 1 at once) or a T (one channel).
-    template <class Term>
-    static void channel_sums(Term term, T* out) {
-        for (std::size_t c = 0; c < full; c += V) {
-            double total[V] = {};
+    // out[k][c] = sum over the pixels p of one sample of term(p * C + c, tag)[k], where tag is a
+    // batch (channels c .. c + V - 1 at once) or a T (one channel) and term returns K values.
+    template <class Term, std::size_t K>
+    static void channel_sums(Term term, std::array<T*, K> out) {
+        auto chunk = [&](std::size_t c, auto tag) {
+            using B = decltype(tag);
+            constexpr std::size_t lanes = sizeof(B) / sizeof(T);
+            double total[K][lanes] = {};
             for (std::size_t p0 = 0; p0 < pixels; p0 += block) {
-                batch acc(T(0));
-                for (std::size_t p = p0; p < std::min(p0 + block, pixels); ++p) acc += term(p * C + c, batch());
-                T lanes[V];
-                acc.store_unaligned(lanes);
-                for (std::size_t l = 0; l < V; ++l) total[l] += double(lanes[l]);
+                B acc[K];
+                for (std::size_t k = 0; k < K; ++k) acc[k] = B(T(0));
+                for (std::size_t p = p0; p < std::min(p0 + block, pixels); ++p) {
+                    auto const v = term(p * C + c, tag);
+                    for (std::size_t k = 0; k < K; ++k) acc[k] += v[k];
+                }
+                for (std::size_t k = 0; k < K; ++k) {
+                    T l[lanes];
+                    store(acc[k], l);
+                    for (std::size_t i = 0; i < lanes; ++i) total[k][i] += double(l[i]);
+                }
             }
-            for (std::size_t l = 0; l < V; ++l) out[c + l] = T(total[l]);
-        }
-        for (std::size_t c = full; c < C; ++c) {
-            double total = 0;
-            for (std::size_t p0 = 0; p0 < pixels; p0 += block) {
-                T acc = 0;
-                for (std::size_t p = p0; p < std::min(p0 + block, pixels); ++p) acc += term(p * C + c, T());
-                total += double(acc);
-            }
-            out[c] = T(total);
-        }
+            for (std::size_t k = 0; k < K; ++k)
+                for (std::size_t i = 0; i < lanes; ++i) out[k][c + i] = T(total[k][i]);
+        };
+        for (std::size_t c = 0; c < full; c += V) chunk(c, batch());
+        for (std::size_t c = full; c < C; ++c) chunk(c, T());
     }
 };
 
