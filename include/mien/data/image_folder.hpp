@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -29,6 +30,9 @@ struct folder_options {
     bool resize = false;      // resize images of another size instead of failing
     bool skip_bad = false;    // skip (and count) bad entries instead of failing
     std::vector<std::string> ignore_labels;  // label folders to leave out (e.g. CK+ "contempt")
+    // Extra folder names and their class, checked before the names of labels.hpp
+    // (e.g. {"contempt", 6} to map CK+ contempt to neutral).
+    std::vector<std::pair<std::string, int>> extra_labels;
     // Subject id from a file name (empty function: no subjects).
     std::function<std::string(std::string const&)> subject_of;
 };
@@ -60,7 +64,9 @@ inline dataset load_image_folder(std::filesystem::path const& root, folder_optio
     for (auto const& dir : label_dirs) {
         std::string const word = dir.filename().string();
         if (std::find(o.ignore_labels.begin(), o.ignore_labels.end(), word) != o.ignore_labels.end()) continue;
-        int const label = expression_index(word);
+        auto const extra = std::find_if(o.extra_labels.begin(), o.extra_labels.end(),
+                                        [&](auto const& e) { return e.first == word; });
+        int const label = extra != o.extra_labels.end() ? extra->second : expression_index(word);
         if (label < 0) {
             bad("load_image_folder: unknown label folder " + dir.string() +
                 " (expected angry, disgust, fear, happy, sad, surprise or neutral)");

@@ -1,0 +1,251 @@
+// mien-eval -- evaluate trained weights on a data set: accuracy, per-class precision / recall /
+// F1 and the confusion matrix (printed, and saved as PNG and CSV with --out).
+//
+//   mien-eval --weights runs/paper/best.mien --data ../shared/data/fer2013 --split val
+//   mien-eval --weights best.mien --data fer2013.csv --split PrivateTest --flip-test --json
+//   mien-eval --weights ck.mien --data ../shared/data/ckplus --out eval/ck
+//
+// --data is one of (--format auto tells them apart, in this order):
+//   csv     a FER2013 CSV (emotion,pixels,Usage); --split is the Usage (default PrivateTest);
+//   jaffe   a folder of JAFFE .tiff photos: faces found and cropped as the webcam demo does
+//           (--margin), a centre crop where none is found;
+//   ckplus  the CK+48 folders (a `contempt` folder): contempt dropped, or --contempt neutral;
+//   folder  any <data>[/<split>]/<label>/<image> folder data set (labels as mien/data/labels.hpp).
+// --model auto (default) loads the weights into the paper network, else into the fast one.
+//
+// Output: a human-readable report on stdout; with --json the report goes to stderr and stdout
+// gets ONE JSON object (a single line): accuracy (fraction), loss, macro_f1, per_class
+// (name -> precision, recall, f1, support), confusion (rows: true class, columns: predicted),
+// and what was evaluated. With --out DIR: DIR/confusion.png, DIR/confusion.csv, DIR/metrics.json.
+// Exit status: 0 done, 1 bad input (the message says which file and why), 2 bad flags.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <mien/data/ckplus.hpp>
+#include <mien/data/fer2013_csv.hpp>
+#include <mien/data/image_folder.hpp>
+#include <mien/data/jaffe.hpp>
+#include <mien/data/labels.hpp>
+#include <mien/io/weights.hpp>
+#include <mien/mien.hpp>
+
+#include "common/confusion_image.hpp"
+#include "common/evaluate.hpp"
+#include "common/metrics.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct config {
+    std::string weights, data, split, model = "auto", format = "auto", contempt = "drop", out;
+    int threads = 2;
+    double margin = mien::face_crop_options{}.margin;
+    bool json = false, flip_test = false, skip_bad = false, resize = false;
+};
+
+// Where the report goes: stdout, or stderr when stdout carries the JSON.
+std::FILE* report_stream(config const& c) { return c.json ? stderr : stdout; }
+
+std::string detect_format(config const& c, fs::path const& root) {
+    if (c.format != "auto") return c.format;
+    if (fs::is_regular_file(c.data)) return "csv";
+    if (!fs::is_directory(root)) mien::fail("%s is neither a FER2013 CSV file nor a directory", root.string().c_str());
+    if (fs::is_directory(root / "contempt")) return "ckplus";
+    for (auto const& e : fs::directory_iterator(root))
+        if (e.is_regular_file() && mien::parse_jaffe_name(e.path().filename().string())) return "jaffe";
+    return "folder";
+}
+
+struct loaded {
+    mien::dataset data;
+    std::string format, description;
+};
+
+loaded load_data(config const& c) {
+    loaded l;
+    fs::path const root = c.split.empty() || fs::is_regular_file(c.data) ? fs::path(c.data) : fs::path(c.data) / c.split;
+    l.format = detect_format(c, root);
+    if (l.format == "csv") {
+        std::string const usage = c.split.empty() ? "PrivateTest" : c.split;
+        mien::fer2013_csv_options o;
+        o.skip_bad = c.skip_bad;
+        l.data = mien::load_fer2013_csv(c.data, usage, o);
+        l.description = c.data + " (Usage " + usage + ")";
+    } else if (l.format == "jaffe") {
+        mien::jaffe_options o;
+        o.crop.margin = c.margin;
+        o.skip_bad = c.skip_bad;
+        mien::face_load_report report;
+        l.data = mien::load_jaffe(root, o, &report);
+        std::fprintf(report_stream(c), "faces detected in %zu of %zu JAFFE photos (margin %.2f)%s\n", report.detected,
+                     report.images, c.margin, report.centre_cropped.empty() ? "" : "; centre-cropped:");
+        for (auto const& f : report.centre_cropped) std::fprintf(report_stream(c), "  %s\n", f.c_str());
+        l.description = root.string();
+    } else if (l.format == "ckplus") {
+        mien::ckplus_options o;
+        o.contempt = c.contempt == "neutral" ? mien::contempt_policy::neutral : mien::contempt_policy::drop;
+        o.skip_bad = c.skip_bad;
+        l.data = mien::load_ckplus(root, o);
+        l.description = root.string() + " (contempt " + (c.contempt == "neutral" ? "as neutral" : "dropped") + ")";
+    } else {
+        mien::folder_options o;
+        o.skip_bad = c.skip_bad;
+        o.resize = c.resize;
+        l.data = mien::load_image_folder(root, o);
+        l.description = root.string();
+    }
+    return l;
+}
+
+template <class Net>
+evaluation evaluate_with(config const& c, Net& net, mien::dataset const& data) {
+    auto tr = std::make_unique<mien::trainer<Net, 32, mien::adam, 2>>(net, mien::adam_options{}, 1, std::size_t(c.threads));
+    return evaluate(*tr, data, c.flip_test);
+}
+
+// Loads the weights into a new Net; on failure keeps the message and leaves net empty.
+template <class Net>
+bool try_load(config const& c, std::unique_ptr<Net>& net, std::string& warning, std::string& error) {
+    net = std::make_unique<Net>();
+    try {
+        auto const r = mien::load_weights(*net, c.weights);
+        warning = r.warning;
+        return true;
+    } catch (mien::error const& e) {
+        error = e.what();
+        net.reset();
+        return false;
+    }
+}
+
+nlohmann::ordered_json to_json(config const& c, loaded const& l, std::string const& model, evaluation const& e,
+                       classification_report const& r) {
+    nlohmann::ordered_json j;
+    j["accuracy"] = r.accuracy;
+    j["loss"] = e.loss;
+    j["macro_f1"] = r.macro_f1;
+    j["weighted_f1"] = r.weighted_f1;
+    j["samples"] = r.total;
+    j["correct"] = r.correct;
+    j["skipped"] = l.data.skipped;
+    nlohmann::ordered_json per_class = nlohmann::ordered_json::object();
+    for (std::size_t k = 0; k < r.per_class.size(); ++k) {
+        auto const& m = r.per_class[k];
+        per_class[std::string(mien::expression_names[k])] = {
+            {"precision", m.precision}, {"recall", m.recall}, {"f1", m.f1}, {"support", m.support}};
+    }
+    j["per_class"] = per_class;
+    j["confusion"] = e.confusion;
+    j["classes"] = std::vector<std::string>(mien::expression_names.begin(), mien::expression_names.end());
+    j["weights"] = c.weights;
+    j["model"] = model;
+    j["data"] = l.description;
+    j["format"] = l.format;
+    j["flip_test"] = c.flip_test;
+    return j;
+}
+
+void print_report(std::FILE* f, classification_report const& r, evaluation const& e) {
+    std::fprintf(f, "accuracy %.4f (%zu / %zu), loss %.4f, macro F1 %.4f, weighted F1 %.4f\n\n", r.accuracy, r.correct,
+                 r.total, e.loss, r.macro_f1, r.weighted_f1);
+    std::fprintf(f, "%-10s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");
+    for (std::size_t k = 0; k < r.per_class.size(); ++k) {
+        auto const& m = r.per_class[k];
+        std::fprintf(f, "%-10s %9.4f %9.4f %9.4f %9zu\n", std::string(mien::expression_names[k]).c_str(), m.precision,
+                     m.recall, m.f1, m.support);
+    }
+    std::fprintf(f, "%-10s %9.4f %9.4f %9.4f %9zu\n\n", "macro", r.macro_precision, r.macro_recall, r.macro_f1, r.total);
+    std::fprintf(f, "confusion matrix (rows: true class, columns: predicted)\n%-10s", "");
+    for (auto name : mien::expression_names) std::fprintf(f, " %8.8s", std::string(name).c_str());
+    std::fprintf(f, "\n");
+    for (std::size_t t = 0; t < e.confusion.size(); ++t) {
+        std::fprintf(f, "%-10s", std::string(mien::expression_names[t]).c_str());
+        for (std::size_t n : e.confusion[t]) std::fprintf(f, " %8zu", n);
+        std::fprintf(f, "\n");
+    }
+}
+
+int run(config const& c) {
+    // The weights first: a wrong file fails before a long data load.
+    std::unique_ptr<mien::models::paper<>> paper;
+    std::unique_ptr<mien::models::fast> fast;
+    std::string warning, error, fast_error;
+    std::string model = c.model;
+    if (c.model == "paper" || c.model == "auto") {
+        if (try_load(c, paper, warning, error)) model = "paper";
+    }
+    if (!paper && (c.model == "fast" || c.model == "auto")) {
+        if (try_load(c, fast, warning, c.model == "auto" ? fast_error : error)) model = "fast";
+    }
+    if (!paper && !fast) {
+        if (c.model == "auto" && error.find("cannot open") == std::string::npos)
+            mien::fail("%s\n(and as the fast model: %s)", error.c_str(), fast_error.c_str());
+        mien::fail("%s", error.c_str());
+    }
+    if (!warning.empty()) std::fprintf(stderr, "mien-eval: warning: %s\n", warning.c_str());
+
+    loaded const l = load_data(c);
+    std::FILE* const f = report_stream(c);
+    std::fprintf(f, "mien-eval: %s (%s model) on %s [%s]: %zu faces", c.weights.c_str(), model.c_str(),
+                 l.description.c_str(), l.format.c_str(), l.data.size());
+    if (l.data.skipped) std::fprintf(f, ", %zu bad entries skipped", l.data.skipped);
+    std::fprintf(f, "%s\n", c.flip_test ? ", flip-test averaging" : "");
+
+    evaluation const e = paper ? evaluate_with(c, *paper, l.data) : evaluate_with(c, *fast, l.data);
+    classification_report const r = report_from_confusion(e.confusion);
+    print_report(f, r, e);
+    nlohmann::ordered_json const j = to_json(c, l, model, e, r);
+
+    if (!c.out.empty()) {
+        fs::create_directories(c.out);
+        std::vector<std::string> names(mien::expression_names.begin(), mien::expression_names.end());
+        char title[160];
+        std::snprintf(title, sizeof title, "%s: accuracy %.2f %% (%zu faces)", fs::path(l.description).filename().string().c_str(),
+                      100 * r.accuracy, r.total);
+        write_confusion_png(fs::path(c.out) / "confusion.png", e.confusion, names, title);
+        write_confusion_csv(fs::path(c.out) / "confusion.csv", e.confusion, names);
+        std::ofstream(fs::path(c.out) / "metrics.json") << j.dump(2) << '\n';
+        std::fprintf(f, "\nwrote %s/{confusion.png, confusion.csv, metrics.json}\n", c.out.c_str());
+    }
+    if (c.json) std::printf("%s\n", j.dump().c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    config c;
+    CLI::App app{"mien-eval: evaluate trained mien weights on a facial-expression data set"};
+    app.add_option("--weights", c.weights, "weights file (.mien), as mien-train writes them")->required();
+    app.add_option("--data", c.data, "data set: a folder (<label>/<image>, CK+48, JAFFE) or a FER2013 CSV")->required();
+    app.add_option("--split", c.split, "folder: subfolder of --data; CSV: the Usage (default PrivateTest)");
+    app.add_option("--model", c.model, "network the weights are for: auto, paper or fast")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "paper", "fast"}));
+    app.add_option("--format", c.format, "data format: auto, folder, csv, jaffe or ckplus")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "folder", "csv", "jaffe", "ckplus"}));
+    app.add_option("--contempt", c.contempt, "CK+ contempt faces: drop, or neutral (count them as neutral)")
+        ->capture_default_str()->check(CLI::IsMember({"drop", "neutral"}));
+    app.add_option("--margin", c.margin, "JAFFE: crop margin around the detected face, fraction of the box")
+        ->capture_default_str();
+    app.add_flag("--flip-test", c.flip_test, "average the predictions of each face and its mirror image");
+    app.add_flag("--skip-bad", c.skip_bad, "skip (and count) bad images or CSV rows instead of failing");
+    app.add_flag("--resize", c.resize, "folder data sets: resize images that are not 48x48 instead of failing");
+    app.add_option("--threads", c.threads, "inference threads (1 or 2)")->capture_default_str()->check(CLI::Range(1, 2));
+    app.add_flag("--json", c.json, "print one JSON object on stdout (the report goes to stderr)");
+    app.add_option("--out", c.out, "write confusion.png, confusion.csv and metrics.json here");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        return run(c);
+    } catch (std::exception const& e) {
+        std::fprintf(stderr, "mien-eval: %s\n", e.what());
+        return 1;
+    }
+}
