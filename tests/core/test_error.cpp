@@ -67,7 +67,7 @@ TEST_CASE("error: trainer::step rejects too many labels, too few, and mismatched
     CHECK(error_of([&] { tr->step(std::span(images).first(3 * 16), std::span(labels).first(3)); }).empty());
 }
 
-TEST_CASE("error: a label outside [0, K) is rejected before anything changes") {
+TEST_CASE("error: a label outside 0..K-1 is rejected before anything changes") {
     auto net = std::make_unique<tiny>();
     auto tr = std::make_unique<trainer<tiny, 4>>(*net);
     std::vector<float> images(2 * 16);
@@ -100,7 +100,7 @@ TEST_CASE("error: soft targets and batch prediction check their sizes") {
     CHECK(error_of([&] { tr->predict_batch(std::vector<float>(17)); }).find("17") != std::string::npos);
 }
 
-TEST_CASE("error: set_dropout_rate accepts [0, 1) only") {
+TEST_CASE("error: set_dropout_rate accepts 0 <= rate < 1 only") {
     auto net = std::make_unique<tiny>();
     CHECK(contains(error_of([&] { net->set_dropout_rate(1.5); }), "1.5"));
     CHECK_FALSE(error_of([&] { net->set_dropout_rate(1.0); }).empty());

@@ -8,7 +8,7 @@
 
 #include <mien/core/random.hpp>
 
-TEST_CASE("fast_math: float tanh within 5e-7 of tanh on [-12, 12] (its saturation included)") {
+TEST_CASE("fast_math: float tanh within 5e-7 of tanh on -12..12 (its saturation included)") {
     using batch = mien::detail::simd_batch<float>;
     double worst = 0;
     float lanes[batch::size], out[batch::size];

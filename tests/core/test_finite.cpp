@@ -32,12 +32,12 @@ void finds_every_kind() {
 }
 }  // namespace
 
-TEST_CASE("finite: NaN, +inf and -inf are found in float and double; extremes are finite") {
+TEST_CASE("finite: NaN, +inf and -inf are found in float and double, extremes are finite") {
     finds_every_kind<float>();
     finds_every_kind<double>();
 }
 
-TEST_CASE("finite: spans, arrays and vectors; empty is finite") {
+TEST_CASE("finite: spans, arrays and vectors, empty is finite") {
     std::array<float, 3> a{1, std::numeric_limits<float>::infinity(), 2};
     CHECK(mien::first_non_finite(a) == 1);
     CHECK(mien::first_non_finite(std::span<float>(a)) == 1);          // mutable span

@@ -43,7 +43,7 @@ std::vector<float> image(std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("network: init is deterministic for a seed; the default constructor uses seed 0") {
+TEST_CASE("network: init is deterministic for a seed, the default constructor uses seed 0") {
     auto a = std::make_unique<small>(), b = std::make_unique<small>();
     a->init(5);
     b->init(5);

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <vector>
 
-TEST_CASE("parallel: slices are contiguous, in thread order, and cover [0, count) exactly once") {
+TEST_CASE("parallel: slices are contiguous, in thread order, and cover 0..count-1 exactly once") {
     for (std::size_t const threads : {1, 2, 3, 5})
         for (std::size_t const count : {0, 1, 2, 7, 32, 33}) {
             std::size_t expected_begin = 0;

@@ -47,7 +47,7 @@ TEST_CASE("conv2d: 3x3 same padding sums each neighbourhood, zero outside") {
     check_close(r.forward(one_to(9)), std::vector<double>{12, 21, 16, 27, 45, 33, 24, 39, 28}, 0);
 }
 
-TEST_CASE("conv2d: weights are [ky][kx][cin][filter], correlation (not flipped)") {
+TEST_CASE("conv2d: weights are (ky, kx, cin, filter), correlation (not flipped)") {
     using L = bind<conv2d<2, 2, valid>, input<2, 3, 2>, double>;
     static_assert(std::is_same_v<L::output_shape, shape<1, 2, 2>>);
     layer_runner<L> r;
@@ -81,7 +81,7 @@ TEST_CASE("conv2d: stride 2 samples every other window") {
     check_close(b.forward(one_to(9)), std::vector<double>{12, 16, 24, 28}, 0);
 }
 
-TEST_CASE("pointwise: every pixel times the [cin][filter] matrix, plus bias") {
+TEST_CASE("pointwise: every pixel times the cin x filter matrix, plus bias") {
     using L = bind<pointwise<2, with_bias>, input<1, 2, 3>, double>;
     layer_runner<L> r;
     r.set_params(0, {1, 0, 0, 1, 2, -1});  // W = [[1, 0], [0, 1], [2, -1]]

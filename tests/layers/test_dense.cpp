@@ -17,7 +17,7 @@ static_assert(bind<dense<7>, flat<128>, float>::params == 903);
 static_assert(bind<dense<4, 2 * 3 * 5>, input<2, 3, 5>, float>::params == 30 * 4 + 4);
 static_assert(bind<dense<4, 0, false>, input<2, 3, 5>, float>::params == 30 * 4);
 
-TEST_CASE("dense: y = b + x W per sample, W stored [in][out]") {
+TEST_CASE("dense: y = b + x W per sample, W stored in x out") {
     using L = bind<dense<2>, flat<3>, double>;
     layer_runner<L> r(2);
     r.set_params(0, {1, 2, 3, 4, 5, 6});  // W = [[1, 2], [3, 4], [5, 6]]

@@ -20,7 +20,7 @@ static_assert(dw_same::params == 288 && dw_same::macs == 48 * 48 * 9 * 32);
 static_assert(std::is_same_v<bind<depthwise_conv2d<3, valid, 2>, input<7, 7, 4>, float>::output_shape, shape<3, 3, 4>>);
 static_assert(std::is_same_v<bind<depthwise_conv2d<3, same, 2>, input<7, 6, 5>, float>::output_shape, shape<4, 3, 5>>);
 
-TEST_CASE("depthwise_conv2d: one filter per channel, weights [ky][kx][c], tap (0, 0) is offset (-1, -1)") {
+TEST_CASE("depthwise_conv2d: one filter per channel, weights (ky, kx, c), tap (0, 0) is offset (-1, -1)") {
     using L = bind<depthwise_conv2d<3>, input<3, 3, 2>, double>;
     layer_runner<L> r;
     // Both channels hold 1..9. Channel 0's kernel is all ones, channel 1's is only tap (0, 0).

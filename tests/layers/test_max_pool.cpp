@@ -26,7 +26,7 @@ TEST_CASE("max_pool: 2x2 maxima per channel") {
     check_close(r.forward(x), std::vector<double>{5, -1, 8, 1}, 0);
 }
 
-TEST_CASE("max_pool: odd sizes drop the last row and column; overlapping windows") {
+TEST_CASE("max_pool: odd sizes drop the last row and column, overlapping windows") {
     using L = bind<max_pool<2>, input<3, 3, 1>, double>;
     layer_runner<L> r;
     check_close(r.forward({1, 2, 100, 3, 4, 100, 100, 100, 100}), std::vector<double>{4}, 0);

@@ -17,7 +17,7 @@ static_assert(paper_qk::params == 2 * (128 * 64 + 64));
 static_assert(paper_qk::macs == 36 * 128 * 128);
 static_assert(std::is_same_v<bind<qk_projection<3, 5>, input<2, 2, 4>, float>::output_shape, qkv_shape<2, 2, 3, 5, 4>>);
 
-TEST_CASE("qk_projection: [Q | K | V] per token, weights [C][D]") {
+TEST_CASE("qk_projection: Q | K | V per token, weights C x D") {
     using L = bind<qk_projection<1>, input<1, 2, 2>, double>;
     static_assert(L::params == 2 + 1 + 2 + 1);
     layer_runner<L> r;

@@ -32,7 +32,7 @@ TEST_CASE("loss: label smoothing mixes the one-hot target with the uniform one")
     check_close(dz, std::vector<double>{0.225, 0.225, -0.675, 0.225}, 1e-15);
 }
 
-TEST_CASE("loss: a label outside [0, K) throws with the label and K") {
+TEST_CASE("loss: a label outside 0..K-1 throws with the label and K") {
     float const z[] = {0, 0, 0};
     std::int32_t const label[] = {3};
     float p[3], dz[3];
