@@ -1,4 +1,4 @@
-// The shipped model (models/paper.mien) reaches the validation accuracy docs/RESULTS.md states.
+// The shipped models (models/paper.mien, models/fast.mien) reach the validation accuracy docs/RESULTS.md states.
 //
 // RESULTS.md carries the figure on a line "shipped: models/paper.mien fer2013/val flip-test
 // accuracy 0.xxxx"; this test evaluates the file on FER2013's val split the same way
@@ -61,4 +61,8 @@ void check_shipped(std::string const& model_file) {
 
 TEST_CASE("shipped paper model: FER2013 val accuracy as documented in docs/RESULTS.md") {
     check_shipped<mien::models::paper<>>("paper.mien");
+}
+
+TEST_CASE("shipped fast model: FER2013 val accuracy as documented in docs/RESULTS.md") {
+    check_shipped<mien::models::fast>("fast.mien");
 }
