@@ -21,7 +21,8 @@ template <Shape In, class T, std::size_t Out, std::size_t ExpectedIn, bool Bias>
 struct dense_layer : leaf_layer {
     static constexpr std::size_t N = In::size;
     static_assert(Out > 0, "dense: the number of outputs must be at least 1");
-    static_assert(ExpectedIn == 0 || N == ExpectedIn, "dense: input length differs from the declared input length");
+    // Written as one comparison so that g++ prints both lengths.
+    static_assert(N == (ExpectedIn == 0 ? N : ExpectedIn), "dense: input length differs from the declared input length");
     using input_shape = In;
     using output_shape = flat<Out>;
     using scalar = T;
