@@ -930,9 +930,8 @@ bool all_finite(Values const& values) {
 // register-blocked xsimd kernel: MR rows of C by NV SIMD registers of columns stay in registers
 // while k runs, so each loaded B vector feeds MR fused multiply-adds and each broadcast A value
 // feeds NV. With 32 registers (AVX-512) the blocks are 6x4, 8x3, 12x2 and 8x1 registers: 24
-// accumulators plus the B vectors and one broadcast. On AVX-512 the last register of a block may
-// be partial (masked loads and stores), so any N runs vectorised (N = 36 attention scores,
-// N = 7 logits); elsewhere columns left over after whole registers fall back to scalar code.
+// accumulators plus the B vectors and one broadcast. Columns left over (fewer than one
+// register) fall back to scalar code.
 //
 // detail::gemm_strided runs k in `segments` runs of `len` steps, each run starting at its own
 // offset into A and B. That is what a convolution is without im2col: the patch row of output
@@ -940,11 +939,7 @@ bool all_finite(Values const& values) {
 // ky are Wp * Cin apart (see layers/conv2d.hpp).
 
 #include <cstddef>
-#include <type_traits>
 
-#if XSIMD_WITH_AVX512F
-#include <immintrin.h>
-#endif
 
 namespace mien {
 
@@ -972,49 +967,15 @@ struct gemm_loop {
     std::size_t segments, len, a_seg, b_seg;
 };
 
-// Registers of which only the first `lanes` values are read or written: masked on AVX-512
-// (nothing past them is touched), so a block can end inside a row.
-template <class T>
-constexpr bool has_partial = XSIMD_WITH_AVX512F && sizeof(simd_batch<T>) == 64 &&
-                             (std::is_same_v<T, float> || std::is_same_v<T, double>);
-
-template <class T>
-inline simd_batch<T> load_partial(T const* p, std::size_t lanes) {
-#if XSIMD_WITH_AVX512F
-    if constexpr (has_partial<T> && std::is_same_v<T, float>) return _mm512_maskz_loadu_ps(__mmask16((1u << lanes) - 1), p);
-    if constexpr (has_partial<T> && std::is_same_v<T, double>) return _mm512_maskz_loadu_pd(__mmask8((1u << lanes) - 1), p);
-#endif
-    T buffer[simd_width<T>] = {};
-    for (std::size_t i = 0; i < lanes; ++i) buffer[i] = p[i];
-    return simd_batch<T>::load_unaligned(buffer);
-}
-
-template <class T>
-inline void store_partial(simd_batch<T> v, T* p, std::size_t lanes) {
-#if XSIMD_WITH_AVX512F
-    if constexpr (has_partial<T> && std::is_same_v<T, float>) return _mm512_mask_storeu_ps(p, __mmask16((1u << lanes) - 1), v);
-    if constexpr (has_partial<T> && std::is_same_v<T, double>) return _mm512_mask_storeu_pd(p, __mmask8((1u << lanes) - 1), v);
-#endif
-    T buffer[simd_width<T>];
-    v.store_unaligned(buffer);
-    for (std::size_t i = 0; i < lanes; ++i) p[i] = buffer[i];
-}
-
-// One MR x NV-register block of C, all of k. With Partial, the last register holds only `last`
-// columns (0 < last < width).
-template <std::size_t MR, std::size_t NV, bool Partial, class T>
-inline void gemm_block(gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate, std::size_t last) {
+// One MR x (NV * width) block of C, all of k.
+template <std::size_t MR, std::size_t NV, class T>
+inline void gemm_block(gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
     using batch = simd_batch<T>;
     constexpr std::size_t V = batch::size;
-    auto load = [&](T const* p, std::size_t v) {
-        if constexpr (Partial)
-            if (v + 1 == NV) return load_partial(p, last);
-        return batch::load_unaligned(p);
-    };
     batch acc[MR][NV];
     if (accumulate) {
         for (std::size_t r = 0; r < MR; ++r)
-            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = load(C + r * s.ldc + v * V, v);
+            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = batch::load_unaligned(C + r * s.ldc + v * V);
     } else {
         for (std::size_t r = 0; r < MR; ++r)
             for (std::size_t v = 0; v < NV; ++v) acc[r][v] = batch(T(0));
@@ -1024,7 +985,7 @@ inline void gemm_block(gemm_loop L, T const* A, T const* B, T* C, gemm_args s, b
         T const* b = B + seg * L.b_seg;
         for (std::size_t k = 0; k < L.len; ++k, a += s.a_col, b += s.ldb) {
             batch bv[NV];
-            for (std::size_t v = 0; v < NV; ++v) bv[v] = load(b + v * V, v);
+            for (std::size_t v = 0; v < NV; ++v) bv[v] = batch::load_unaligned(b + v * V);
             for (std::size_t r = 0; r < MR; ++r) {
                 batch const av(a[r * s.a_row]);
                 for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
@@ -1032,33 +993,24 @@ inline void gemm_block(gemm_loop L, T const* A, T const* B, T* C, gemm_args s, b
         }
     }
     for (std::size_t r = 0; r < MR; ++r)
-        for (std::size_t v = 0; v < NV; ++v) {
-            if constexpr (Partial)
-                if (v + 1 == NV) {
-                    store_partial(acc[r][v], C + r * s.ldc + v * V, last);
-                    continue;
-                }
-            acc[r][v].store_unaligned(C + r * s.ldc + v * V);
-        }
+        for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_unaligned(C + r * s.ldc + v * V);
 }
 
 // Rows [0, R) of a panel in blocks of fewer than MR rows (R < MR), one template per count.
-template <std::size_t MR, std::size_t NV, bool Partial, class T>
-inline void gemm_rows_tail(std::size_t R, gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate,
-                           std::size_t last) {
+template <std::size_t MR, std::size_t NV, class T>
+inline void gemm_rows_tail(std::size_t R, gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
     if constexpr (MR > 1) {
-        if (R == MR - 1) return gemm_block<MR - 1, NV, Partial>(L, A, B, C, s, accumulate, last);
-        gemm_rows_tail<MR - 1, NV, Partial>(R, L, A, B, C, s, accumulate, last);
+        if (R == MR - 1) return gemm_block<MR - 1, NV>(L, A, B, C, s, accumulate);
+        gemm_rows_tail<MR - 1, NV>(R, L, A, B, C, s, accumulate);
     }
 }
 
 // All rows for one column panel of NV registers, MR rows at a time, then the leftover rows.
-template <std::size_t MR, std::size_t NV, bool Partial = false, class T>
-inline void gemm_panel(std::size_t M, gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate,
-                       std::size_t last = 0) {
+template <std::size_t MR, std::size_t NV, class T>
+inline void gemm_panel(std::size_t M, gemm_loop L, T const* A, T const* B, T* C, gemm_args s, bool accumulate) {
     std::size_t i = 0;
-    for (; i + MR <= M; i += MR) gemm_block<MR, NV, Partial>(L, A + i * s.a_row, B, C + i * s.ldc, s, accumulate, last);
-    if (i < M) gemm_rows_tail<MR, NV, Partial>(M - i, L, A + i * s.a_row, B, C + i * s.ldc, s, accumulate, last);
+    for (; i + MR <= M; i += MR) gemm_block<MR, NV>(L, A + i * s.a_row, B, C + i * s.ldc, s, accumulate);
+    if (i < M) gemm_rows_tail<MR, NV>(M - i, L, A + i * s.a_row, B, C + i * s.ldc, s, accumulate);
 }
 
 // Scalar columns [0, N) (fewer than one register), with the same k loop.
@@ -1087,19 +1039,6 @@ void gemm_strided(std::size_t M, std::size_t N, gemm_loop L, T const* A, T const
         return;
     }
     for (; j + 4 * V <= N; j += 4 * V) gemm_panel<wide ? 6 : 3, 4>(M, L, A, B + j, C + j, s, accumulate);
-    if constexpr (has_partial<T>) {  // the rest (under 4 registers) in one panel, its last register partial
-        std::size_t const rest = N - j, last = rest % V;
-        switch ((rest + V - 1) / V * 2 + (last != 0)) {
-            case 2: return gemm_panel<8, 1>(M, L, A, B + j, C + j, s, accumulate);
-            case 3: return gemm_panel<8, 1, true>(M, L, A, B + j, C + j, s, accumulate, last);
-            case 4: return gemm_panel<12, 2>(M, L, A, B + j, C + j, s, accumulate);
-            case 5: return gemm_panel<12, 2, true>(M, L, A, B + j, C + j, s, accumulate, last);
-            case 6: return gemm_panel<8, 3>(M, L, A, B + j, C + j, s, accumulate);
-            case 7: return gemm_panel<8, 3, true>(M, L, A, B + j, C + j, s, accumulate, last);
-            case 9: return gemm_panel<6, 4, true>(M, L, A, B + j, C + j, s, accumulate, last);
-            default: return;  // nothing left (case 0)
-        }
-    }
     if (j + 3 * V <= N) {
         gemm_panel<wide ? 8 : 4, 3>(M, L, A, B + j, C + j, s, accumulate);
         j += 3 * V;
