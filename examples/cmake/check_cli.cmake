@@ -1,13 +1,23 @@
 # Runs one command line and checks what it did (a CTest helper for the example programs).
 #
 #   cmake -DCOMMAND=prog|arg|arg... [-DEXPECT_FAILURE=ON] [-DEXPECT_REGEX=re] [-DEXPECT_JSON=ON]
-#         [-DEXPECT_FILES=f1|f2...] -P check_cli.cmake
+#         [-DEXPECT_FILES=f1|f2...] [-DEXPECT_JSON_LINES=N [-DEXPECT_FACE_LINES_MIN=M]]
+#         [-DSKIP_UNLESS_EXISTS=file] -P check_cli.cmake
 #
 # COMMAND's arguments are separated by '|'. EXPECT_FAILURE: the exit status must be non-zero
 # (else zero). EXPECT_REGEX: stdout + stderr must match. EXPECT_JSON: the last line of stdout
 # must be a JSON object with `accuracy` in [0, 1], `per_class` with precision / recall / f1 /
 # support for each of the 7 classes, and `confusion` a 7x7 list. EXPECT_FILES must exist.
+# EXPECT_JSON_LINES (mien-detect --json): stdout is N lines, each a JSON object with `frame`,
+# `time_ms`, `faces` (each with `id`, `box` [x, y, w, h], `label` one of the 7 names,
+# `confidence`, `probabilities` with the 7 names) and `timings` (`detection_ms`,
+# `recognition_ms`, ...); at least EXPECT_FACE_LINES_MIN of them with a face. SKIP_UNLESS_EXISTS:
+# when that file is absent, print "SKIPPED: ..." and pass (give the test SKIP_REGULAR_EXPRESSION).
 cmake_minimum_required(VERSION 3.21)
+if(DEFINED SKIP_UNLESS_EXISTS AND NOT EXISTS "${SKIP_UNLESS_EXISTS}")
+  message(STATUS "SKIPPED: ${SKIP_UNLESS_EXISTS} not found")
+  return()
+endif()
 string(REPLACE "|" ";" _command "${COMMAND}")
 execute_process(COMMAND ${_command} RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err)
 set(_all "${_out}${_err}")
@@ -65,4 +75,56 @@ if(DEFINED EXPECT_FILES)
       message(FATAL_ERROR "expected file ${_file} was not written")
     endif()
   endforeach()
+endif()
+
+if(DEFINED EXPECT_JSON_LINES)
+  string(STRIP "${_out}" _stripped)
+  string(REPLACE ";" "," _stripped "${_stripped}")  # keep CMake's list split to the newlines
+  string(REPLACE "\n" ";" _lines "${_stripped}")
+  list(LENGTH _lines _count)
+  if(NOT _count EQUAL EXPECT_JSON_LINES)
+    message(FATAL_ERROR "expected ${EXPECT_JSON_LINES} JSON lines on stdout, found ${_count}")
+  endif()
+  set(_with_faces 0)
+  foreach(_line IN LISTS _lines)
+    foreach(_field frame time_ms faces timings)
+      string(JSON _value ERROR_VARIABLE _error GET "${_line}" ${_field})
+      if(_error)
+        message(FATAL_ERROR "a line lacks '${_field}': ${_error}\n${_line}")
+      endif()
+    endforeach()
+    foreach(_field detection_ms recognition_ms)
+      string(JSON _value ERROR_VARIABLE _error GET "${_line}" timings ${_field})
+      if(_error OR NOT _value MATCHES "^[0-9.eE+-]+$")
+        message(FATAL_ERROR "timings.${_field} missing or not a number (${_value}): ${_error}\n${_line}")
+      endif()
+    endforeach()
+    string(JSON _faces LENGTH "${_line}" faces)
+    if(_faces GREATER 0)
+      math(EXPR _with_faces "${_with_faces} + 1")
+      math(EXPR _last "${_faces} - 1")
+      foreach(_i RANGE ${_last})
+        string(JSON _box_length ERROR_VARIABLE _error LENGTH "${_line}" faces ${_i} box)
+        string(JSON _label ERROR_VARIABLE _error2 GET "${_line}" faces ${_i} label)
+        string(JSON _id ERROR_VARIABLE _error3 GET "${_line}" faces ${_i} id)
+        string(JSON _confidence ERROR_VARIABLE _error4 GET "${_line}" faces ${_i} confidence)
+        if(_error OR _error2 OR _error3 OR _error4 OR NOT _box_length EQUAL 4)
+          message(FATAL_ERROR "face ${_i} needs box [x, y, w, h], label, id, confidence: ${_error} ${_error2} ${_error3} ${_error4}\n${_line}")
+        endif()
+        if(NOT _label MATCHES "^(angry|disgust|fear|happy|sad|surprise|neutral)$")
+          message(FATAL_ERROR "face ${_i}: unknown label '${_label}'")
+        endif()
+        foreach(_class angry disgust fear happy sad surprise neutral)
+          string(JSON _p ERROR_VARIABLE _error GET "${_line}" faces ${_i} probabilities ${_class})
+          if(_error)
+            message(FATAL_ERROR "face ${_i}: probabilities.${_class} missing: ${_error}")
+          endif()
+        endforeach()
+      endforeach()
+    endif()
+  endforeach()
+  if(DEFINED EXPECT_FACE_LINES_MIN AND _with_faces LESS EXPECT_FACE_LINES_MIN)
+    message(FATAL_ERROR "only ${_with_faces} of ${_count} frames have a face, expected at least ${EXPECT_FACE_LINES_MIN}")
+  endif()
+  message(STATUS "${_count} JSON lines, ${_with_faces} with a face")
 endif()

@@ -12,6 +12,7 @@
 #include "core/network.hpp"
 #include "core/parallel.hpp"
 #include "core/random.hpp"
+#include "core/saliency.hpp"
 #include "core/shape.hpp"
 #include "io/checkpoint.hpp"
 #include "io/fingerprint.hpp"

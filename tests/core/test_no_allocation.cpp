@@ -3,11 +3,13 @@
 // file that includes support/allocation_counter.hpp); the replacement only counts.
 #include "support/allocation_counter.hpp"
 
+#include <mien/core/saliency.hpp>
 #include <mien/models/paper.hpp>
 #include <mien/train/trainer.hpp>
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <new>
@@ -70,4 +72,15 @@ TEST_CASE("no allocation: 20 trainer steps at batch 32 with two threads allocate
     std::size_t const allocated = allocation_count() - before;
     CHECK(allocated == 0);
     CHECK(loss > 0);
+}
+
+TEST_CASE("no allocation: saliency maps of the paper network allocate nothing") {
+    auto net = std::make_unique<mien::models::paper<>>();
+    auto map = std::make_unique<mien::saliency<mien::models::paper<>>>();
+    mien::testing::shape_set const faces = mien::testing::make_shape_set(7, 1);
+    float sum = map->gradient(*net, faces.image(0), 0)[0];  // warm-up
+    std::size_t const before = allocation_count();
+    for (int i = 0; i < 20; ++i) sum += map->gradient(*net, faces.image(std::size_t(i) % 7), std::size_t(i) % 7)[100];
+    CHECK(allocation_count() - before == 0);
+    CHECK(std::isfinite(sum));
 }

@@ -60,7 +60,9 @@ TEST_CASE("jaffe: photos without a face are centre-cropped and reported") {
     std::ofstream(dir / "README.md") << "not an image: ignored\n";
     std::ofstream(dir / ".DS_Store") << "hidden: ignored";
     mien::face_load_report report;
-    auto const d = mien::load_jaffe(dir.path(), {}, &report);
+    mien::jaffe_options margin_01;  // a fixed framing: the geometry below is for margin 0.1, no offset
+    margin_01.crop = {.margin = 0.1, .side = 48, .offset = 0.0};
+    auto const d = mien::load_jaffe(dir.path(), margin_01, &report);
     REQUIRE(d.size() == 3);
     CHECK(d.side == 48);
     CHECK(d.labels == std::vector<std::int32_t>{0, 3, 5});

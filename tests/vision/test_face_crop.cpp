@@ -16,6 +16,7 @@
 #include <mien/vision/face_detector.hpp>
 
 #include "support/data_dir.hpp"
+#include "support/face_photos.hpp"
 #include "support/io_test.hpp"
 
 TEST_CASE("face_crop: the square box around a face, with a margin") {
@@ -89,17 +90,8 @@ TEST_CASE("face_detector: finds its cascade, rejects bad ones, sees no face in a
 
 TEST_CASE("face_detector: exactly one face in each one-face photo of shared/data/faces") {
     MIEN_REQUIRE_DATA_SET(faces, "faces");
-    // Per faces/README.md and a look at each photo: these show one frontal face. Left out:
-    // WuJie1010_2.jpg (face half hidden by a hand), bartoszpanek1_angry.jpg (several people),
-    // daanjiri_unhappy.jpg (head tilted onto a hand), and the two videos.
-    std::vector<std::string> const one_face = {
-        "WuJie1010_1.jpg",          "bartoszpanek1_happy.jpg",           "bartoszpanek1_neutral.jpg",
-        "daanjiri_angry.jpg",       "daanjiri_happy.jpg",                "daanjiri_sad.jpeg",
-        "justinshenk_justin.jpg",   "vinayakvivek_angry.jpg",            "vinayakvivek_disgust.jpg",
-        "vinayakvivek_face.jpg",    "vinayakvivek_fear.png",             "vinayakvivek_happily-surprised.jpg",
-        "vinayakvivek_happy_face.jpg", "vinayakvivek_sad.jpg",           "vinayakvivek_surprise.jpeg"};
     mien::face_detector detector;
-    for (auto const& name : one_face) {
+    for (auto const& name : mien::testing::one_face_photos()) {
         CAPTURE(name);
         cv::Mat const image = cv::imread((faces / name).string(), cv::IMREAD_COLOR);
         REQUIRE_FALSE(image.empty());
@@ -112,4 +104,17 @@ TEST_CASE("face_detector: exactly one face in each one-face photo of shared/data
         cv::Mat const crop = mien::crop_face(image, boxes[0]);
         CHECK(crop.size() == cv::Size(48, 48));
     }
+}
+
+TEST_CASE("face_crop: the offset moves the square down (or up) by a fraction of the box") {
+    CHECK(mien::square_box(cv::Rect(100, 100, 50, 50), 0.0, 0.2) == cv::Rect(100, 110, 50, 50));
+    CHECK(mien::square_box(cv::Rect(100, 100, 40, 60), 0.0, -0.1) == cv::Rect(90, 94, 60, 60));
+    CHECK_THROWS_WITH_AS(mien::square_box(cv::Rect(0, 0, 5, 5), 0.1, 1.5), doctest::Contains("offset"), mien::error);
+    cv::Mat image(100, 100, CV_8UC1, cv::Scalar(0));
+    image.rowRange(0, 50).setTo(cv::Scalar(255));  // bright top half
+    // A box on the boundary; moved up by half its side, the crop is all bright.
+    cv::Mat const up = mien::crop_face(image, cv::Rect(40, 40, 20, 20), {.margin = 0.0, .side = 20, .offset = -0.5});
+    CHECK(cv::countNonZero(up) == 400);
+    cv::Mat const down = mien::crop_face(image, cv::Rect(40, 40, 20, 20), {.margin = 0.0, .side = 20, .offset = 0.5});
+    CHECK(cv::countNonZero(down) == 0);
 }

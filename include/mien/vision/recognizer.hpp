@@ -1,0 +1,193 @@
+// mien/vision/recognizer.hpp -- faces and their expressions in a camera frame, a video frame or a
+// photo: detection, cropping and the network in one call (OpenCV).
+//
+//   mien::recognizer<> rec("models/paper.mien");            // the paper network, Debian's cascade
+//   for (auto const& face : rec.recognize(frame))           // frame: BGR, BGRA or gray, 8-bit
+//       std::printf("%s %.2f at (%d, %d)\n", face.name().data(), face.confidence(), face.box.x, face.box.y);
+//
+// Per frame: the frame is converted to gray once; mien::face_detector finds the faces on a
+// downscaled copy (face_detector.hpp); each face, largest first and at most max_faces of them,
+// is cropped square with the measured margin and offset (face_crop.hpp), resized to the
+// network's input and scaled to [0, 1], exactly as the training data (48x48 gray FER2013
+// faces); the network gives 7 probabilities. A frame without a face gives an empty list.
+// timings() says how long each stage of the last call took; input(i) is what the network saw
+// for face i (for saliency maps, mien/core/saliency.hpp).
+//
+// Net is any mien network with a square one-channel input and expression_count outputs
+// (models::paper<> by default, models::fast). Not thread-safe: one recognizer per thread.
+// Also spelled mien::vision::recognizer.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "../core/error.hpp"
+#include "../data/labels.hpp"
+#include "../io/weights.hpp"
+#include "../models/paper.hpp"
+#include "face_crop.hpp"
+#include "face_detector.hpp"
+#include "gray.hpp"
+
+namespace mien {
+
+// One face of a frame.
+struct recognized_face {
+    cv::Rect box;   // the detected face, in frame coordinates
+    cv::Rect crop;  // the square the network saw (box + margin, may reach outside the frame)
+    std::array<float, expression_count> probabilities{};
+    int label = -1;  // index of the largest probability (expression_names)
+    int id = -1;     // identity across frames, set by mien::face_tracker; -1 when untracked
+
+    std::string_view name() const { return label >= 0 ? expression_names[std::size_t(label)] : std::string_view("none"); }
+    float confidence() const { return label >= 0 ? probabilities[std::size_t(label)] : 0.0f; }
+};
+
+// The index of the largest probability (the first on ties).
+inline int top_label(std::span<float const, expression_count> p) {
+    return int(std::max_element(p.begin(), p.end()) - p.begin());
+}
+
+// Milliseconds per stage of the last recognize() call.
+struct recognizer_timings {
+    double gray_ms = 0;           // the frame to 8-bit gray (once per frame)
+    double detection_ms = 0;      // face_detector on the downscaled gray frame
+    double preprocessing_ms = 0;  // crops: square, resize, to floats (all faces)
+    double recognition_ms = 0;    // the network (all faces)
+    std::size_t faces = 0;
+    double total_ms() const { return gray_ms + detection_ms + preprocessing_ms + recognition_ms; }
+};
+
+struct recognizer_options {
+    face_detector_options detector;  // cascade, detection size, ...
+    // Framing: the measured defaults of face_crop.hpp (docs/RECOGNIZER.md, "Framing"); side must
+    // be the network's input side.
+    face_crop_options crop;
+    std::size_t max_faces = 8;  // the largest faces of a frame that are classified (0: all)
+};
+
+template <class Net = models::paper<>>
+class recognizer {
+public:
+    using network_type = Net;
+    using shape = typename Net::input_shape;
+    static_assert(shape::channels == 1 && shape::height == shape::width,
+                  "recognizer: the network must take a square gray image");
+    static_assert(Net::outputs == expression_count, "recognizer: the network must have one output per expression");
+    static constexpr int side = int(shape::height);
+
+    // Loads `weights` (a .mien file for Net) and the face detector; fails naming what is wrong.
+    explicit recognizer(std::filesystem::path const& weights, recognizer_options o = {})
+        : recognizer(load(weights), std::move(o)) {}
+
+    // A network the caller has set up (weights loaded, or fresh for tests).
+    explicit recognizer(std::unique_ptr<Net> net, recognizer_options o = {})
+        : options_(std::move(o)), detector_(options_.detector), net_(std::move(net)) {
+        if (!net_) fail("recognizer: no network");
+        set_crop(options_.crop);
+    }
+
+    // Every face of `frame` (8-bit gray, BGR or BGRA), largest first; empty when none.
+    std::vector<recognized_face> const& recognize(cv::Mat const& frame) {
+        timings_ = {};
+        faces_.clear();
+        if (frame.empty()) return faces_;
+        auto t0 = clock::now();
+        cv::Mat const gray = to_gray(frame);
+        timings_.gray_ms = ms_since(t0);
+        t0 = clock::now();
+        std::vector<cv::Rect> boxes = detector_.detect(gray);
+        timings_.detection_ms = ms_since(t0);
+        if (options_.max_faces > 0 && boxes.size() > options_.max_faces) boxes.resize(options_.max_faces);
+        for (cv::Rect const& box : boxes) faces_.push_back(classify_gray(gray, box));
+        timings_.faces = faces_.size();
+        return faces_;
+    }
+
+    // The face in `box` of `frame` (no detection): the same crop, network and result.
+    recognized_face classify(cv::Mat const& frame, cv::Rect const& box) {
+        timings_ = {};
+        faces_.clear();
+        auto const t0 = clock::now();
+        cv::Mat const gray = to_gray(frame);
+        timings_.gray_ms = ms_since(t0);
+        faces_.push_back(classify_gray(gray, box));
+        timings_.faces = 1;
+        return faces_.back();
+    }
+
+    // The faces and timings of the last call.
+    std::vector<recognized_face> const& faces() const { return faces_; }
+    recognizer_timings const& timings() const { return timings_; }
+    // What the network saw for face i of the last call (side*side floats in [0, 1]).
+    std::span<float const, Net::inputs> input(std::size_t i) const {
+        if (i >= faces_.size()) fail("recognizer::input: face %zu of %zu", i, faces_.size());
+        return std::span<float const, Net::inputs>(inputs_[i].data(), Net::inputs);
+    }
+
+    // Changes the framing (margin, offset); side must stay the network's.
+    void set_crop(face_crop_options const& crop) {
+        if (crop.side != side) fail("recognizer: crop side %d != the network's input side %d", crop.side, side);
+        square_box(cv::Rect(0, 0, 2, 2), crop.margin, crop.offset);  // validates margin and offset
+        options_.crop = crop;
+    }
+    recognizer_options const& options() const { return options_; }
+    face_detector& detector() { return detector_; }
+    Net& network() { return *net_; }
+
+private:
+    using clock = std::chrono::steady_clock;
+    static double ms_since(clock::time_point t0) {
+        return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+    }
+
+    static std::unique_ptr<Net> load(std::filesystem::path const& weights) {
+        auto net = std::make_unique<Net>();
+        load_weights(*net, weights);
+        return net;
+    }
+
+    recognized_face classify_gray(cv::Mat const& gray, cv::Rect const& box) {
+        std::size_t const i = faces_.size();
+        if (inputs_.size() <= i) inputs_.resize(i + 1);
+        recognized_face face;
+        face.box = box;
+        face.crop = square_box(box, options_.crop.margin, options_.crop.offset);
+        auto t0 = clock::now();
+        crop_face(gray, box, inputs_[i].data(), options_.crop);
+        timings_.preprocessing_ms += ms_since(t0);
+        t0 = clock::now();
+        auto const& p = net_->predict(std::span<float const, Net::inputs>(inputs_[i].data(), Net::inputs));
+        timings_.recognition_ms += ms_since(t0);
+        std::copy(p.begin(), p.end(), face.probabilities.begin());
+        face.label = top_label(face.probabilities);
+        return face;
+    }
+
+    recognizer_options options_;
+    face_detector detector_;
+    std::unique_ptr<Net> net_;
+    std::vector<recognized_face> faces_;
+    std::vector<std::array<float, Net::inputs>> inputs_;
+    recognizer_timings timings_;
+};
+
+namespace vision {
+using ::mien::recognized_face;
+using ::mien::recognizer;
+using ::mien::recognizer_options;
+using ::mien::recognizer_timings;
+}  // namespace vision
+
+}  // namespace mien

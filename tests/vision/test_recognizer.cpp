@@ -1,0 +1,133 @@
+// recognizer: the whole pipeline (detect, crop, gray, 48x48, predict) with the shipped paper
+// network, on generated frames and, when the shared data are there, on real photos and on a
+// FER2013 validation face.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <mien/data/image_folder.hpp>
+#include <mien/vision/face_tracker.hpp>
+#include <mien/vision/recognizer.hpp>
+
+#include "support/data_dir.hpp"
+#include "support/face_photos.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string const shipped = std::string(MIEN_SOURCE_DIR) + "/models/paper.mien";
+
+// The faces of a FER2013 val folder in sorted file order.
+std::vector<fs::path> sorted_images(fs::path const& dir) {
+    std::vector<fs::path> files;
+    for (auto const& e : fs::directory_iterator(dir))
+        if (e.is_regular_file()) files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+}  // namespace
+
+TEST_CASE("recognizer: a frame without a face is an empty result; bad setups are errors") {
+    mien::recognizer<> rec(shipped);
+    auto const& none = rec.recognize(cv::Mat(480, 640, CV_8UC3, cv::Scalar(120, 130, 140)));
+    CHECK(none.empty());
+    CHECK(rec.timings().faces == 0);
+    CHECK(rec.timings().detection_ms > 0);
+    CHECK(rec.recognize(cv::Mat()).empty());
+    CHECK_THROWS_WITH_AS(rec.input(0), doctest::Contains("face 0 of 0"), mien::error);
+    CHECK_THROWS_WITH_AS(rec.set_crop({.margin = 0.1, .side = 32}), doctest::Contains("crop side 32 != the network's input side 48"),
+                         mien::error);
+    CHECK_THROWS_WITH_AS(mien::recognizer<>("/nonexistent/w.mien"), doctest::Contains("cannot open /nonexistent/w.mien"),
+                         mien::error);
+    mien::recognizer_options no_cascade;
+    no_cascade.detector.cascade = "/nonexistent/cascade.xml";
+    CHECK_THROWS_WITH_AS(mien::recognizer<>(shipped, no_cascade), doctest::Contains("/nonexistent/cascade.xml does not exist"),
+                         mien::error);
+    // The wrong network for the weights: the loader says so.
+    CHECK_THROWS_AS(mien::recognizer<mien::models::fast>{shipped}, mien::error);
+    CHECK((std::is_same_v<mien::vision::recognizer<>, mien::recognizer<>>));
+}
+
+TEST_CASE("recognizer: a FER2013 val face gets the same prediction through the pipeline as through predict") {
+    MIEN_REQUIRE_DATA_SET(fer, "fer2013");
+    auto net = std::make_unique<mien::models::paper<>>();
+    mien::load_weights(*net, shipped);
+    mien::recognizer<> rec(shipped);
+    std::size_t detected = 0, agree = 0, checked = 0;
+    for (auto const& file : sorted_images(fer / "val" / "happy")) {
+        if (checked == 20) break;
+        ++checked;
+        CAPTURE(file);
+        cv::Mat const face = cv::imread(file.string(), cv::IMREAD_GRAYSCALE);
+        REQUIRE(face.size() == cv::Size(48, 48));
+        std::array<float, 48 * 48> direct_input{};
+        for (int i = 0; i < 48 * 48; ++i) direct_input[std::size_t(i)] = float(face.data[i]) / 255.0f;
+        auto const direct = net->predict(direct_input);
+        int const direct_label = mien::top_label(direct);
+
+        // The face enlarged 4x (each pixel a 4x4 block) into a 640x480 colour frame.
+        cv::Mat big, frame(480, 640, CV_8UC3, cv::Scalar(100, 100, 100));
+        cv::resize(face, big, cv::Size(192, 192), 0, 0, cv::INTER_NEAREST);
+        cv::Rect const where(200, 150, 192, 192);
+        cv::cvtColor(big, frame(where), cv::COLOR_GRAY2BGR);
+
+        // Exactly the same pixels when the crop is that square: the same probabilities, bit for bit.
+        rec.set_crop({.margin = 0.0, .side = 48, .offset = 0.0});
+        auto const same = rec.classify(frame, where);
+        CHECK(same.label == direct_label);
+        for (std::size_t k = 0; k < mien::expression_count; ++k) CHECK(same.probabilities[k] == direct[k]);
+        auto const seen = rec.input(0);
+        CHECK(std::equal(seen.begin(), seen.end(), direct_input.begin()));
+
+        // Detection and the default framing: the face is found where it is and, framed as the
+        // pipeline frames it, gets the same label.
+        rec.set_crop({});
+        auto const& faces = rec.recognize(frame);
+        if (faces.size() != 1) continue;
+        ++detected;
+        CHECK(mien::iou(faces[0].box, where) > 0.3);
+        agree += faces[0].label == direct_label;
+    }
+    MESSAGE("FER2013 val/happy, first " << checked << " faces enlarged 4x: detected " << detected << ", label as predict in "
+                                        << agree);
+    CHECK(detected >= checked / 2);
+    CHECK(agree >= detected * 8 / 10);
+}
+
+TEST_CASE("recognizer: exactly one face in each one-face photo of shared/data/faces, and what it saw") {
+    MIEN_REQUIRE_DATA_SET(faces, "faces");
+    mien::recognizer<> rec(shipped);
+    for (auto const& name : mien::testing::one_face_photos()) {
+        CAPTURE(name);
+        cv::Mat const image = cv::imread((faces / name).string(), cv::IMREAD_COLOR);
+        REQUIRE_FALSE(image.empty());
+        auto const& found = rec.recognize(image);
+        REQUIRE(found.size() == 1);
+        auto const& face = found[0];
+        CHECK(face.label >= 0);
+        CHECK(face.label < int(mien::expression_count));
+        CHECK(face.confidence() == *std::max_element(face.probabilities.begin(), face.probabilities.end()));
+        float sum = 0;
+        for (float p : face.probabilities) sum += p;
+        CHECK(sum == doctest::Approx(1.0f).epsilon(1e-4));
+        CHECK(face.crop == mien::square_box(face.box, rec.options().crop.margin, rec.options().crop.offset));
+        // The network's input is the crop of face_crop.hpp, and classify() of that box agrees.
+        std::vector<float> const expected = mien::crop_face_float(image, face.box, rec.options().crop);
+        auto const seen = rec.input(0);
+        CHECK(std::equal(seen.begin(), seen.end(), expected.begin()));
+        CHECK(rec.timings().recognition_ms > 0);
+        auto const again = rec.classify(image, face.box);
+        CHECK(again.probabilities == face.probabilities);
+    }
+}
