@@ -10,7 +10,8 @@
 //
 // Determinism: every batch draws its shuffle position, augmentation and dropout from
 // generators seeded by (seed, epoch, batch), and the gradient sum over threads has a fixed
-// order, so a seed and a thread count give the same weights on every run (and on resume).
+// order, so a seed and a thread count give the same weights on every run (and on resume); the
+// epoch loop is common/train_epoch.hpp, shared with mien-crossval.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -38,6 +39,7 @@
 
 #include "common/evaluate.hpp"
 #include "common/progress.hpp"
+#include "common/train_epoch.hpp"
 
 namespace fs = std::filesystem;
 
@@ -56,20 +58,6 @@ struct config {
     mien::augment_options aug;
     std::vector<double> dropout_search;
 };
-
-std::uint64_t batch_seed(std::uint64_t seed, std::size_t epoch, std::size_t batch) {
-    mien::random_generator g(seed * 0x9E3779B97F4A7C15ull ^ (epoch << 32) ^ batch);
-    return g.next();
-}
-
-// The shuffled order of one epoch (depends only on seed and epoch).
-std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::size_t epoch) {
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    mien::random_generator g(batch_seed(seed, epoch, ~std::size_t{0}));
-    for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[g.below(i)]);
-    return order;
-}
 
 template <class Net, std::size_t B>
 int train(config const& c) {
@@ -90,7 +78,7 @@ int train(config const& c) {
     opt.weight_decay = c.weight_decay;
     auto tr = std::make_unique<trainer_t>(*net, opt, c.seed, std::size_t(c.threads));
 
-    std::size_t const steps_per_epoch = (train_set.size() + B - 1) / B;
+    std::size_t const steps_per_epoch = batches_per_epoch<trainer_t>(train_set);
     std::size_t const total_steps = steps_per_epoch * std::size_t(c.epochs);
     std::size_t start_epoch = 0, start_batch = 0;
     double best_accuracy = -1;
@@ -115,49 +103,30 @@ int train(config const& c) {
                                {"seed", std::to_string(c.seed)}});
     };
 
-    std::vector<float> images(B * Net::inputs), face(Net::inputs);
-    std::vector<std::int32_t> labels(B);
     mien::augment_options const aug = c.augment ? c.aug : mien::augment_options::none();
     for (std::size_t epoch = start_epoch; epoch < std::size_t(c.epochs); ++epoch) {
         auto const started = std::chrono::steady_clock::now();
-        auto const order = epoch_order(train_set.size(), c.seed, epoch);
-        double loss_sum = 0;
-        std::size_t correct = 0, seen = 0;
         progress bar(steps_per_epoch, "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs));
-        for (std::size_t b = (epoch == start_epoch ? start_batch : 0); b < steps_per_epoch; ++b) {
-            if (interrupted) {
-                save_checkpoint(epoch, b);
-                std::fprintf(stderr, "\ninterrupted: checkpoint saved to %s (continue with --resume)\n",
-                             checkpoint.string().c_str());
-                return 130;
-            }
-            std::size_t const first = b * B, n = std::min<std::size_t>(B, train_set.size() - first);
-            mien::random_generator rng(batch_seed(c.seed, epoch, b));
-            for (std::size_t s = 0; s < n; ++s) {
-                std::size_t const i = order[first + s];
-                train_set.to_float(i, face.data());
-                mien::augment(face.data(), images.data() + s * Net::inputs, train_set.side, aug, rng);
-                labels[s] = train_set.labels[i];
-            }
-            std::size_t const step = epoch * steps_per_epoch + b;
-            tr->optimizer().set_learning_rate(c.schedule == "onecycle" ? mien::one_cycle_rate(step, total_steps, c.lr)
-                                                                      : c.lr);
-            tr->rng().set_state(batch_seed(c.seed ^ 0xD50u, epoch, b));  // dropout masks
-            double const loss = tr->step(std::span<float const>(images.data(), n * Net::inputs),
-                                         std::span<std::int32_t const>(labels.data(), n), c.label_smoothing);
-            if (!std::isfinite(loss)) {
-                std::fprintf(stderr, "\nloss is %f at epoch %zu, batch %zu: stopping. The last good weights are in %s "
-                                     "and %s.\n", loss, epoch + 1, b, best.string().c_str(), checkpoint.string().c_str());
-                return 3;
-            }
-            auto probs = tr->last_probabilities();
-            for (std::size_t s = 0; s < n; ++s) {
-                auto row = probs.subspan(s * Net::outputs, Net::outputs);
-                correct += std::size_t(std::max_element(row.begin(), row.end()) - row.begin()) == std::size_t(labels[s]);
-            }
-            loss_sum += loss * double(n);
-            seen += n;
-            bar.update(b + 1, loss_sum / double(seen), double(correct) / double(seen));
+        epoch_options eo;
+        eo.seed = c.seed;
+        eo.epoch = epoch;
+        eo.first_batch = epoch == start_epoch ? start_batch : 0;
+        eo.total_steps = total_steps;
+        eo.lr = c.lr;
+        eo.one_cycle = c.schedule == "onecycle";
+        eo.label_smoothing = c.label_smoothing;
+        eo.augment = aug;
+        epoch_result const er = train_epoch(*tr, train_set, eo, &interrupted, &bar);
+        if (er.status == epoch_result::interrupted) {
+            save_checkpoint(epoch, er.batch);
+            std::fprintf(stderr, "\ninterrupted: checkpoint saved to %s (continue with --resume)\n",
+                         checkpoint.string().c_str());
+            return 130;
+        }
+        if (er.status == epoch_result::not_finite) {
+            std::fprintf(stderr, "\nloss is %f at epoch %zu, batch %zu: stopping. The last good weights are in %s "
+                                 "and %s.\n", er.loss, epoch + 1, er.batch, best.string().c_str(), checkpoint.string().c_str());
+            return 3;
         }
         bar.finish();
         auto const val = evaluate(*tr, val_set, c.flip_test);
@@ -172,11 +141,11 @@ int train(config const& c) {
             mien::save_npz(*net, fs::path(c.out) / "best.npz");  // the same weights for NumPy / PyTorch
         }
         save_checkpoint(epoch + 1, 0);
-        std::ofstream(log_path, std::ios::app) << epoch + 1 << ',' << lr_now << ',' << loss_sum / double(seen) << ','
-                                               << double(correct) / double(seen) << ',' << val.loss << ','
+        std::ofstream(log_path, std::ios::app) << epoch + 1 << ',' << lr_now << ',' << er.mean_loss << ','
+                                               << er.accuracy << ',' << val.loss << ','
                                                << val.accuracy << ',' << seconds << '\n';
         std::fprintf(stderr, "epoch %zu: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | %.0f s\n", epoch + 1,
-                     loss_sum / double(seen), double(correct) / double(seen), val.loss, val.accuracy,
+                     er.mean_loss, er.accuracy, val.loss, val.accuracy,
                      improved ? " (best)" : "", seconds);
     }
     std::printf("best validation accuracy %.4f, weights in %s\n", best_accuracy, best.string().c_str());

@@ -152,3 +152,37 @@ TEST_CASE("folds: bad arguments are errors") {
     CHECK_THROWS_WITH_AS(mien::leave_one_subject_out(std::vector<std::string>{"A", "A"}),
                          doctest::Contains("at least 2 subjects"), mien::error);
 }
+
+TEST_CASE("folds: check_folds accepts what the splitters make and names what breaks a protocol") {
+    auto const subjects = make_subjects(60);
+    auto const labels = make_labels();
+    CHECK_NOTHROW(mien::check_folds(mien::subject_k_fold(subjects, 10, 1), subjects.size(), subjects));
+    CHECK_NOTHROW(mien::check_folds(mien::leave_one_subject_out(subjects), subjects.size(), subjects));
+    CHECK_NOTHROW(mien::check_folds(mien::stratified_k_fold(labels, 10, 1), labels.size()));
+
+    std::vector<std::string> const people = {"A", "A", "B", "B"};
+    std::vector<mien::fold> folds = {{{2, 3}, {0, 1}}, {{0, 1}, {2, 3}}};
+    CHECK_NOTHROW(mien::check_folds(folds, 4, people));
+    // A random split puts subject A in train and test: fine without subjects, an error with them.
+    std::vector<mien::fold> const mixed = {{{1, 3}, {0, 2}}, {{0, 2}, {1, 3}}};
+    CHECK_NOTHROW(mien::check_folds(mixed, 4));
+    CHECK_THROWS_WITH_AS(mien::check_folds(mixed, 4, people),
+                         doctest::Contains("subject A is in both train (sample 1) and test (sample 0) of fold 0"),
+                         mien::error);
+    auto broken = folds;
+    broken[1].train = {0, 1, 2};  // 2 in train and test
+    CHECK_THROWS_WITH_AS(mien::check_folds(broken, 4), doctest::Contains("sample 2 is twice in fold 1 (test and train)"),
+                         mien::error);
+    broken = folds;
+    broken[0].train = {2};  // 3 nowhere
+    CHECK_THROWS_WITH_AS(mien::check_folds(broken, 4), doctest::Contains("sample 3 is in neither train nor test of fold 0"),
+                         mien::error);
+    broken = folds;
+    broken[1] = folds[0];  // 0 and 1 never tested, 2 and 3 tested twice
+    CHECK_THROWS_WITH_AS(mien::check_folds(broken, 4), doctest::Contains("sample 0 is in 2 test sets, expected exactly 1"),
+                         mien::error);
+    broken = folds;
+    broken[0].test = {0, 1, 7};
+    CHECK_THROWS_WITH_AS(mien::check_folds(broken, 4), doctest::Contains("fold 0 holds sample 7, but there are 4 samples"),
+                         mien::error);
+}

@@ -16,6 +16,8 @@
 //   which keeps fold sizes balanced.
 // - leave_one_subject_out: one fold per subject (sorted by subject id); no seed.
 //
+// check_folds verifies those promises on any list of folds (a driver runs it before training).
+//
 // The same inputs and seed give the same folds on every platform (mien::random_generator).
 #pragma once
 
@@ -112,6 +114,43 @@ inline std::vector<fold> leave_one_subject_out(std::span<std::string const> subj
         ++f;
     }
     return detail::folds_from_assignment(fold_of, groups.size());
+}
+
+// Checks what a cross-validation protocol promises over n samples: in every fold, train and
+// test are disjoint, hold only indices below n and together every sample; every sample is in
+// exactly one test set. With `subjects` (one id per sample), also that no subject is in both
+// a fold's train and test. Fails naming the fold (counted from 0) and the sample or subject.
+inline void check_folds(std::span<fold const> folds, std::size_t n, std::span<std::string const> subjects = {}) {
+    if (!subjects.empty() && subjects.size() != n)
+        fail("check_folds: %zu subject ids for %zu samples", subjects.size(), n);
+    std::vector<std::size_t> tested(n, 0);
+    for (std::size_t f = 0; f < folds.size(); ++f) {
+        std::vector<char> where(n, 0);  // 0 nowhere, 1 test, 2 train
+        auto place = [&](std::vector<std::size_t> const& indices, char part) {
+            for (std::size_t i : indices) {
+                if (i >= n) fail("check_folds: fold %zu holds sample %zu, but there are %zu samples", f, i, n);
+                if (where[i] != 0)
+                    fail("check_folds: sample %zu is twice in fold %zu (%s and %s)", i, f, where[i] == 1 ? "test" : "train",
+                         part == 1 ? "test" : "train");
+                where[i] = part;
+            }
+        };
+        place(folds[f].test, 1);
+        place(folds[f].train, 2);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (where[i] == 0) fail("check_folds: sample %zu is in neither train nor test of fold %zu", i, f);
+            tested[i] += where[i] == 1;
+        }
+        if (subjects.empty()) continue;
+        std::map<std::string, std::size_t> test_subjects;
+        for (std::size_t i : folds[f].test) test_subjects.emplace(subjects[i], i);
+        for (std::size_t i : folds[f].train)
+            if (auto it = test_subjects.find(subjects[i]); it != test_subjects.end())
+                fail("check_folds: subject %s is in both train (sample %zu) and test (sample %zu) of fold %zu",
+                     subjects[i].c_str(), i, it->second, f);
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        if (tested[i] != 1) fail("check_folds: sample %zu is in %zu test sets, expected exactly 1", i, tested[i]);
 }
 
 // The same on a data set's labels and subjects.
