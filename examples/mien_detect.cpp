@@ -62,8 +62,11 @@ struct config {
     int camera = -1;
     std::string video, dir, output, weights, model = "paper", cascade;
     std::vector<std::string> images;
-    bool json = false, explain = false, no_output = false, no_window = false, quiet = false;
+    bool json = false, explain = false, no_output = false, no_window = false;
+    std::string resize;  // WxH: every frame resized first (e.g. 640x480 for comparable timings)
+    cv::Size size;
     std::size_t smooth = 1, max_frames = 0;
+    double scale_factor = mien::face_detector_options{}.scale_factor, min_face = mien::face_detector_options{}.min_face_fraction;
     int detect_side = mien::face_detector_options{}.detect_side, threads = 0, camera_retries = 20;
     double margin = mien::recognizer_options{}.crop.margin, offset = mien::recognizer_options{}.crop.offset;
 };
@@ -233,6 +236,8 @@ private:
         mien::recognizer_options o;
         o.detector.cascade = c.cascade;
         o.detector.detect_side = c.detect_side;
+        o.detector.scale_factor = c.scale_factor;
+        o.detector.min_face_fraction = c.min_face;
         o.crop.margin = c.margin;
         o.crop.offset = c.offset;
         return o;
@@ -336,6 +341,7 @@ int run_video(config const& c, std::string const& weights) {
             if (index == 0 && !interrupted) mien::fail("%s has no frame OpenCV can decode (not a video, or damaged)", source.c_str());
             break;
         }
+        if (!c.size.empty()) cv::resize(frame, frame, c.size, 0, 0, cv::INTER_AREA);
         double const read_ms = ms_since(t_read);
         double const time_ms = camera ? ms_since(start) : cap.get(cv::CAP_PROP_POS_MSEC);
 
@@ -406,6 +412,7 @@ int run_images(config const& c, std::string const& weights) {
         } catch (cv::Exception const&) {
         }
         if (image.empty()) mien::fail("%s is not an image OpenCV can decode", files[i].string().c_str());
+        if (!c.size.empty()) cv::resize(image, image, c.size, 0, 0, cv::INTER_AREA);
         double const read_ms = ms_since(t_read);
         p.reset_tracking();
         nlohmann::ordered_json j = p.process(image, i, 0.0, read_ms, 0.0);
@@ -459,6 +466,18 @@ int main(int argc, char** argv) {
     app.add_option("--offset", c.offset, "crop centre moved down by this fraction of the box side")->capture_default_str();
     app.add_option("--detect-side", c.detect_side, "longer side of the frame copy searched for faces (0: full size)")
         ->capture_default_str()->check(CLI::Range(0, 10000));
+    app.add_option("--resize", c.resize, "resize every frame to WxH first, e.g. 640x480")
+        ->check([](std::string const& v) {
+            int w = 0, h = 0;
+            char x = 0, extra = 0;
+            return std::sscanf(v.c_str(), "%d%c%d%c", &w, &x, &h, &extra) == 3 && x == 'x' && w > 0 && h > 0 && w <= 8192 && h <= 8192
+                       ? std::string()
+                       : "expected WxH such as 640x480, found '" + v + "'";
+        });
+    app.add_option("--scale-factor", c.scale_factor, "detector pyramid step (larger: faster, may miss faces)")
+        ->capture_default_str()->check(CLI::Range(1.01, 2.0));
+    app.add_option("--min-face", c.min_face, "smallest face searched, fraction of the frame's shorter side")
+        ->capture_default_str()->check(CLI::Range(0.01, 1.0));
     app.add_option("--max-frames", c.max_frames, "stop after N frames (0: all)")->capture_default_str();
     app.add_option("--camera-retries", c.camera_retries, "reads (100 ms apart) before a silent camera is an error")
         ->capture_default_str()->check(CLI::Range(0, 600));
@@ -469,6 +488,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "mien-detect: give a source: --camera N, --video FILE, --image FILE..., or --dir DIR (--help)\n");
         return 2;
     }
+    if (!c.resize.empty()) std::sscanf(c.resize.c_str(), "%dx%d", &c.size.width, &c.size.height);
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);  // our messages say what failed
     if (c.threads > 0) cv::setNumThreads(c.threads);
     std::signal(SIGINT, [](int) { interrupted = true; });

@@ -74,3 +74,5 @@ mien_detect_test(photos_dir CHECKS -DSKIP_UNLESS_EXISTS=${MIEN_DATA_DIR}/faces/W
 # The README's main job, shortened to 30 frames (skipped without opencv-doc).
 mien_detect_test(megamind CHECKS -DSKIP_UNLESS_EXISTS=${_megamind} -DEXPECT_JSON_LINES=30 -DEXPECT_FACE_LINES_MIN=25
   ARGS ${_weights} --video ${_megamind} --json --max-frames 30 --no-output --smooth 5)
+mien_detect_test(bad_resize CHECKS -DEXPECT_FAILURE=ON "-DEXPECT_REGEX=expected WxH such as 640x480, found '640'"
+  ARGS ${_weights} --video ${_dfx}/noise.avi --resize 640)

@@ -63,7 +63,10 @@ inline void draw_face(cv::Mat& frame, mien::recognized_face const& face, overlay
         std::snprintf(label, sizeof label, "#%d %s %.0f%%", face.id, face.name().data(), 100.0 * face.confidence());
     else
         std::snprintf(label, sizeof label, "%s %.0f%%", face.name().data(), 100.0 * face.confidence());
-    draw_text(frame, label, {face.box.x, std::max(face.box.y - 4, st.line_height)}, st, cv::Scalar(0, 0, 0), colour);
+    // Above the box, or inside its top edge where the status line or the frame's edge is in the way.
+    int const above = face.box.y - 4, room = 2 * st.line_height + 6;
+    draw_text(frame, label, {face.box.x, above >= room ? above : face.box.y + st.line_height + 2}, st, cv::Scalar(0, 0, 0),
+              colour);
 
     int const name_width = int(std::lround(70 * st.font_scale / 0.45)), bar_width = name_width;
     int const panel_width = name_width + bar_width + 8, row = st.line_height;
