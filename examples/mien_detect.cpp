@@ -20,6 +20,9 @@
 // name and renamed when complete. --json: one JSON object per line per frame (per photo) on
 // stdout; the per-expression summary at the end then goes to stderr.
 //
+// time_ms in the JSON: a video frame's position (its index over the file's frame rate), the time
+// since the first frame for a camera, 0 for photos.
+//
 // Exit status: 0 done (frames without a face are normal), 1 bad input or failure (the message
 // names the file or device and what was wrong), 2 bad flags.
 #include <algorithm>
@@ -44,6 +47,7 @@
 #include <opencv2/highgui.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
+#include <opencv2/videoio/registry.hpp>
 
 #include <mien/core/saliency.hpp>
 #include <mien/data/image_folder.hpp>
@@ -302,8 +306,10 @@ int run_video(config const& c, std::string const& weights) {
         if (fs::is_directory(c.video)) mien::fail("video %s is a folder (use --dir for a folder of photos)", c.video.c_str());
         bool opened = false;
         try {
-            opened = cap.open(c.video, cv::CAP_FFMPEG) && cap.isOpened();
-            if (!opened) opened = cap.open(c.video, cv::CAP_ANY) && cap.isOpened();
+            // FFmpeg reads every usual format; CAP_ANY would also try image sequences and camera
+            // backends on a file that is not a video, with noisy messages of their own.
+            auto const api = cv::videoio_registry::hasBackend(cv::CAP_FFMPEG) ? cv::CAP_FFMPEG : cv::CAP_ANY;
+            opened = cap.open(c.video, api) && cap.isOpened();
         } catch (cv::Exception const&) {
             opened = false;
         }
@@ -322,6 +328,7 @@ int run_video(config const& c, std::string const& weights) {
     }
 
     auto const start = clock_type::now();
+    double const video_fps = cap.get(cv::CAP_PROP_FPS);  // a file's frame times: index / its frame rate
     double fps = 0, mean_frame_ms = 0;
     std::size_t index = 0;
     cv::Mat frame;
@@ -343,7 +350,7 @@ int run_video(config const& c, std::string const& weights) {
         }
         if (!c.size.empty()) cv::resize(frame, frame, c.size, 0, 0, cv::INTER_AREA);
         double const read_ms = ms_since(t_read);
-        double const time_ms = camera ? ms_since(start) : cap.get(cv::CAP_PROP_POS_MSEC);
+        double const time_ms = camera || !(video_fps > 0 && video_fps < 1000) ? ms_since(start) : 1000.0 * double(index) / video_fps;
 
         auto const t_frame = clock_type::now();
         nlohmann::ordered_json const j = p.process(frame, index, time_ms, read_ms, fps);
