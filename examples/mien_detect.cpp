@@ -11,6 +11,8 @@
 // A tracker (IoU between frames, mien/vision/face_tracker.hpp) gives each face an id and
 // --smooth N averages its probabilities over its last N frames. --explain overlays the saliency
 // map (gradient of the top class's score with respect to the face, mien/core/saliency.hpp).
+// --track-search N trades recall for speed: a whole-frame search every N frames, and in between
+// a search only around the last frame's faces (mien::recognizer::recognize_near).
 //
 // Output: boxes, labels, a bar per expression, the frame rate and per-stage milliseconds drawn on
 // each frame; shown in a window when a display exists (DISPLAY or WAYLAND_DISPLAY; not with
@@ -69,7 +71,7 @@ struct config {
     bool json = false, explain = false, no_output = false, no_window = false;
     std::string resize;  // WxH: every frame resized first (e.g. 640x480 for comparable timings)
     cv::Size size;
-    std::size_t smooth = 1, max_frames = 0;
+    std::size_t smooth = 1, max_frames = 0, track_search = 10;
     double scale_factor = mien::face_detector_options{}.scale_factor, min_face = mien::face_detector_options{}.min_face_fraction;
     int detect_side = mien::face_detector_options{}.detect_side, threads = 0, camera_retries = 20;
     double margin = mien::recognizer_options{}.crop.margin, offset = mien::recognizer_options{}.crop.offset;
@@ -167,7 +169,12 @@ public:
     // Recognizes, tracks, explains and draws one frame (annotated in place); returns its JSON.
     nlohmann::ordered_json process(cv::Mat& frame, std::size_t index, double time_ms, double read_ms, double fps) {
         auto t0 = clock_type::now();
-        std::vector<mien::recognized_face> faces = recognizer_.recognize(frame);
+        // --track-search N: between whole-frame searches (every N-th frame, and whenever the
+        // last frame had no face), search only near the last frame's faces.
+        bool const near = c_.track_search > 1 && index % c_.track_search != 0 && !last_boxes_.empty();
+        std::vector<mien::recognized_face> faces = near ? recognizer_.recognize_near(frame, last_boxes_) : recognizer_.recognize(frame);
+        last_boxes_.clear();
+        for (auto const& face : faces) last_boxes_.push_back(face.box);
         mien::recognizer_timings const t = recognizer_.timings();
         t0 = clock_type::now();
         tracker_.update(faces);
@@ -220,6 +227,7 @@ public:
                                   {"confidence", face.confidence()},
                                   {"probabilities", p}});
         }
+        j["search"] = near ? "near" : "frame";
         j["timings"] = {{"read_ms", read_ms},
                         {"gray_ms", t.gray_ms},
                         {"detection_ms", t.detection_ms},
@@ -233,7 +241,10 @@ public:
     }
 
     summary& totals() { return summary_; }
-    void reset_tracking() { tracker_.reset(); }  // photos are unrelated: no identity, no smoothing across them
+    void reset_tracking() {
+        tracker_.reset();
+        last_boxes_.clear();
+    }  // photos are unrelated: no identity, no smoothing across them
 
 private:
     static mien::recognizer_options options(config const& c) {
@@ -253,6 +264,7 @@ private:
     std::unique_ptr<mien::saliency<Net>> saliency_;
     summary summary_;
     double last_drawing_ms_ = 0;
+    std::vector<cv::Rect> last_boxes_;
 };
 
 bool has_display(config const& c) {
@@ -485,6 +497,9 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1.01, 2.0));
     app.add_option("--min-face", c.min_face, "smallest face searched, fraction of the frame's shorter side")
         ->capture_default_str()->check(CLI::Range(0.01, 1.0));
+    app.add_option("--track-search", c.track_search,
+                   "video: search the whole frame every N frames, in between only near the last faces (0 or 1: always the whole frame)")
+        ->capture_default_str()->check(CLI::Range(0, 1000));
     app.add_option("--max-frames", c.max_frames, "stop after N frames (0: all)")->capture_default_str();
     app.add_option("--camera-retries", c.camera_retries, "reads (100 ms apart) before a silent camera is an error")
         ->capture_default_str()->check(CLI::Range(0, 600));

@@ -45,6 +45,8 @@ TEST_CASE("recognizer: a frame without a face is an empty result; bad setups are
     CHECK(rec.timings().faces == 0);
     CHECK(rec.timings().detection_ms > 0);
     CHECK(rec.recognize(cv::Mat()).empty());
+    CHECK(rec.recognize_near(cv::Mat(480, 640, CV_8UC3, cv::Scalar(0, 0, 0)), std::vector<cv::Rect>{{100, 100, 80, 80}}).empty());
+    CHECK(rec.recognize_near(cv::Mat(480, 640, CV_8UC3, cv::Scalar(0, 0, 0)), std::vector<cv::Rect>{}).empty());
     CHECK_THROWS_WITH_AS(rec.input(0), doctest::Contains("face 0 of 0"), mien::error);
     CHECK_THROWS_WITH_AS(rec.set_crop({.margin = 0.1, .side = 32}), doctest::Contains("crop side 32 != the network's input side 48"),
                          mien::error);
@@ -129,5 +131,12 @@ TEST_CASE("recognizer: exactly one face in each one-face photo of shared/data/fa
         CHECK(rec.timings().recognition_ms > 0);
         auto const again = rec.classify(image, face.box);
         CHECK(again.probabilities == face.probabilities);
+        // Searching only near the face finds it again; far from it, nothing.
+        std::vector<cv::Rect> const hint{face.box};
+        auto const near = rec.recognize_near(image, hint);
+        REQUIRE(near.size() == 1);
+        CHECK(mien::iou(near[0].box, face.box) > 0.6);
+        cv::Rect const corner(0, 0, std::max(24, face.box.width / 4), std::max(24, face.box.width / 4));
+        if ((corner & face.crop).area() == 0) CHECK(rec.recognize_near(image, std::vector<cv::Rect>{corner}).empty());
     }
 }

@@ -27,13 +27,6 @@
 
 namespace mien {
 
-// Area of the intersection over area of the union; 0 for disjoint or empty boxes.
-inline double iou(cv::Rect const& a, cv::Rect const& b) {
-    double const inter = double((a & b).area());
-    double const uni = double(a.area()) + double(b.area()) - inter;
-    return uni > 0 ? inter / uni : 0.0;
-}
-
 struct face_tracker_options {
     double min_iou = 0.3;     // a face continues a track only if their boxes overlap this much
     int max_missed = 10;      // frames a track survives without its face (a blink of the detector)

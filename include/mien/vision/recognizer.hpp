@@ -13,17 +13,23 @@
 // timings() says how long each stage of the last call took; input(i) is what the network saw
 // for face i (for saliency maps, mien/core/saliency.hpp).
 //
+// In a video, recognize_near(frame, last_boxes) searches only around the faces of the previous
+// frame, at the scale they had: far cheaper than a whole-frame search, but blind to faces that
+// appear elsewhere, so call recognize() every few frames (mien-detect --track-search N).
+//
 // Net is any mien network with a square one-channel input and expression_count outputs
 // (models::paper<> by default, models::fast). Not thread-safe: one recognizer per thread.
 // Also spelled mien::vision::recognizer.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,6 +37,7 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "../core/error.hpp"
 #include "../data/labels.hpp"
@@ -53,6 +60,13 @@ struct recognized_face {
     std::string_view name() const { return label >= 0 ? expression_names[std::size_t(label)] : std::string_view("none"); }
     float confidence() const { return label >= 0 ? probabilities[std::size_t(label)] : 0.0f; }
 };
+
+// Area of the intersection over area of the union; 0 for disjoint or empty boxes.
+inline double iou(cv::Rect const& a, cv::Rect const& b) {
+    double const inter = double((a & b).area());
+    double const uni = double(a.area()) + double(b.area()) - inter;
+    return uni > 0 ? inter / uni : 0.0;
+}
 
 // The index of the largest probability (the first on ties).
 inline int top_label(std::span<float const, expression_count> p) {
@@ -111,6 +125,54 @@ public:
         timings_.detection_ms = ms_since(t0);
         if (options_.max_faces > 0 && boxes.size() > options_.max_faces) boxes.resize(options_.max_faces);
         for (cv::Rect const& box : boxes) faces_.push_back(classify_gray(gray, box));
+        timings_.faces = faces_.size();
+        return faces_;
+    }
+
+    // The faces near `hints` (boxes from the previous frame): each hint's square grown to twice
+    // its side, scaled so the face is about 60 px, is searched for faces of 0.3 to 1 times the
+    // region (so a face may move by half its size and grow or shrink by half between frames).
+    // Boxes found twice (overlapping hints) are kept once. Same result and timings as recognize().
+    std::vector<recognized_face> const& recognize_near(cv::Mat const& frame, std::span<cv::Rect const> hints) {
+        timings_ = {};
+        faces_.clear();
+        if (frame.empty()) return faces_;
+        auto t0 = clock::now();
+        cv::Mat const gray = to_gray(frame);
+        timings_.gray_ms = ms_since(t0);
+        t0 = clock::now();
+        if (!near_detector_) {
+            face_detector_options o = options_.detector;
+            o.cascade = detector_.cascade_path().string();
+            o.detect_side = 0;  // the region is scaled here
+            o.min_face_fraction = 0.3;
+            near_detector_.emplace(o);
+        }
+        std::vector<cv::Rect> boxes;
+        cv::Rect const whole(0, 0, gray.cols, gray.rows);
+        for (cv::Rect const& hint : hints) {
+            int const side = std::max(hint.width, hint.height);
+            if (side <= 0) continue;
+            cv::Rect const region =
+                cv::Rect(hint.x + hint.width / 2 - side, hint.y + hint.height / 2 - side, 2 * side, 2 * side) & whole;
+            if (region.width < 24 || region.height < 24) continue;
+            double const scale = std::min(1.0, 120.0 / double(2 * side));
+            cv::Mat roi = gray(region);
+            if (scale < 1.0) cv::resize(roi, roi, cv::Size(), scale, scale, cv::INTER_AREA);
+            for (cv::Rect const& r : near_detector_->detect(roi)) {
+                cv::Rect const box = cv::Rect(region.x + int(std::lround(r.x / scale)), region.y + int(std::lround(r.y / scale)),
+                                              int(std::lround(r.width / scale)), int(std::lround(r.height / scale))) &
+                                     whole;
+                if (box.area() > 0) boxes.push_back(box);
+            }
+        }
+        std::stable_sort(boxes.begin(), boxes.end(), [](cv::Rect const& a, cv::Rect const& b) { return a.area() > b.area(); });
+        std::vector<cv::Rect> kept;
+        for (cv::Rect const& b : boxes)
+            if (std::none_of(kept.begin(), kept.end(), [&](cv::Rect const& k) { return iou(k, b) > 0.3; })) kept.push_back(b);
+        timings_.detection_ms = ms_since(t0);
+        if (options_.max_faces > 0 && kept.size() > options_.max_faces) kept.resize(options_.max_faces);
+        for (cv::Rect const& box : kept) faces_.push_back(classify_gray(gray, box));
         timings_.faces = faces_.size();
         return faces_;
     }
@@ -177,6 +239,7 @@ private:
 
     recognizer_options options_;
     face_detector detector_;
+    std::optional<face_detector> near_detector_;  // for recognize_near, made on first use
     std::unique_ptr<Net> net_;
     std::vector<recognized_face> faces_;
     std::vector<std::array<float, Net::inputs>> inputs_;
