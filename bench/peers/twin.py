@@ -180,6 +180,7 @@ def main(argv):
     p.add_argument("npz")
     p.add_argument("--model", choices=sorted(PRESETS), default=None, help="default: from the file name")
     p.add_argument("--onnx", help="also write the ONNX export (Concat of copies) here")
+    p.add_argument("--time", type=int, metavar="N", help="also time N eager predictions (batch 1, one thread)")
     a = p.parse_args(argv)
     preset = a.model or ("fast" if "fast" in os.path.basename(a.npz) else "paper")
     twin = load(preset, a.npz)
@@ -188,6 +189,18 @@ def main(argv):
     if a.onnx:
         export_onnx(twin, a.onnx)
         print(f"wrote {a.onnx}")
+    if a.time:
+        import time
+        torch.set_num_threads(1)
+        x = torch.rand(1, 1, 48, 48)
+        ms = []
+        with torch.inference_mode():
+            for i in range(a.time + 20):
+                t0 = time.perf_counter()
+                twin(x)
+                ms.append((time.perf_counter() - t0) * 1e3)
+        ms = sorted(ms[20:])
+        print(f"PyTorch eager, batch 1, one thread: median {ms[len(ms) // 2]:.3f} ms over {a.time} calls")
 
 
 if __name__ == "__main__":
