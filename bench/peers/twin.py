@@ -15,9 +15,10 @@ docs/WEIGHTS_FORMAT.md) into the twin, converting layouts with tools/npz_to_torc
 checks that every tensor of both sides is used exactly once.
 
 `onnx_friendly=True` writes the additive attention's N x N x D broadcast sum as explicit
-copies joined by Concat: OpenCV 4.6's ONNX importer rejects the broadcast Add that PyTorch
-exports for `a.unsqueeze(2) + b.unsqueeze(1)`, while Concat of copies imports and computes
-the same numbers. The eager and TorchScript measurements use the plain broadcast.
+copies joined by Concat: OpenCV 4.6 computes the broadcast Add that PyTorch exports for
+`a.unsqueeze(2) + b.unsqueeze(1)` with the wrong output shape (36 values, not 36 x 36), while
+Concat of copies imports and gives PyTorch's numbers. The eager and TorchScript measurements
+use the plain broadcast.
 """
 import math
 import os
