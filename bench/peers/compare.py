@@ -395,6 +395,7 @@ def run(workdir):
                 r["batch_runs"] = len(r["batch_ms"])
             if "train_ms" in r:
                 r["train_images_per_s"] = TRAIN_BATCH / (median(r["train_ms"]) * 1e-3)
+                r["train_images_per_s_mean"] = TRAIN_BATCH * len(r["train_ms"]) / (sum(r["train_ms"]) * 1e-3)
                 r["train_steps"] = len(r["train_ms"])
             if "train1_ms" in r:
                 r["train1_images_per_s"] = TRAIN_BATCH / (median(r["train1_ms"]) * 1e-3)
@@ -414,6 +415,14 @@ def run(workdir):
                 tratio1 = f"{m['train1_images_per_s'] / r['train1_images_per_s']:.2f}x" if name != "mien" else "1"
             rss = " / ".join(f"{r[k] / 1024:.0f}" if k in r else "-" for k in ("rss_predict_kb", "rss_batch_kb", "rss_train_kb"))
             lines.append(f"| {preset} | {names[name]} | {pcols} | {tr} | {tratio} | {tr1} | {tratio1} | {rss} |")
+    for preset in a.models:
+        res = out["timing"][preset]
+        if "train_images_per_s_mean" in res["mien"]:
+            others = ", ".join(f"{names[n]} {res[n]['train_images_per_s_mean']:.0f} "
+                               f"({res['mien']['train_images_per_s_mean'] / res[n]['train_images_per_s_mean']:.2f}x)"
+                               for n in ("eager", "eager_passive") if "train_images_per_s_mean" in res.get(n, {}))
+            lines.append(f"\n{preset}, training images/s over all steps ({a.train_threads} threads, mean instead of median): "
+                         f"mien {res['mien']['train_images_per_s_mean']:.0f}; {others}")
     lines.append("")
     lines.append(f"'vs mien': how many times faster mien is (their time / mien's time). predict: batch 1, one thread, "
                  f"{a.predict_runs // a.rounds * a.rounds} timed calls each; batch-64: one thread, median of "
