@@ -114,19 +114,15 @@ public:
 
     // Every face of `frame` (8-bit gray, BGR or BGRA), largest first; empty when none.
     std::vector<recognized_face> const& recognize(cv::Mat const& frame) {
-        timings_ = {};
-        faces_.clear();
-        if (frame.empty()) return faces_;
-        auto t0 = clock::now();
-        cv::Mat const gray = to_gray(frame);
-        timings_.gray_ms = ms_since(t0);
-        t0 = clock::now();
+        if (frame.empty()) {
+            start_frame();
+            return faces_;
+        }
+        cv::Mat const gray = start_frame(frame);
+        auto const t0 = clock::now();
         std::vector<cv::Rect> boxes = detector_.detect(gray);
         timings_.detection_ms = ms_since(t0);
-        if (options_.max_faces > 0 && boxes.size() > options_.max_faces) boxes.resize(options_.max_faces);
-        for (cv::Rect const& box : boxes) faces_.push_back(classify_gray(gray, box));
-        timings_.faces = faces_.size();
-        return faces_;
+        return classify_boxes(gray, std::move(boxes));
     }
 
     // The faces near `hints` (boxes from the previous frame): each hint's square grown to twice
@@ -134,13 +130,12 @@ public:
     // region (so a face may move by half its size and grow or shrink by half between frames).
     // Boxes found twice (overlapping hints) are kept once. Same result and timings as recognize().
     std::vector<recognized_face> const& recognize_near(cv::Mat const& frame, std::span<cv::Rect const> hints) {
-        timings_ = {};
-        faces_.clear();
-        if (frame.empty()) return faces_;
-        auto t0 = clock::now();
-        cv::Mat const gray = to_gray(frame);
-        timings_.gray_ms = ms_since(t0);
-        t0 = clock::now();
+        if (frame.empty()) {
+            start_frame();
+            return faces_;
+        }
+        cv::Mat const gray = start_frame(frame);
+        auto const t0 = clock::now();
         if (!near_detector_) {
             face_detector_options o = options_.detector;
             o.cascade = detector_.cascade_path().string();
@@ -171,21 +166,13 @@ public:
         for (cv::Rect const& b : boxes)
             if (std::none_of(kept.begin(), kept.end(), [&](cv::Rect const& k) { return iou(k, b) > 0.3; })) kept.push_back(b);
         timings_.detection_ms = ms_since(t0);
-        if (options_.max_faces > 0 && kept.size() > options_.max_faces) kept.resize(options_.max_faces);
-        for (cv::Rect const& box : kept) faces_.push_back(classify_gray(gray, box));
-        timings_.faces = faces_.size();
-        return faces_;
+        return classify_boxes(gray, std::move(kept));
     }
 
     // The face in `box` of `frame` (no detection): the same crop, network and result.
     recognized_face classify(cv::Mat const& frame, cv::Rect const& box) {
-        timings_ = {};
-        faces_.clear();
-        auto const t0 = clock::now();
-        cv::Mat const gray = to_gray(frame);
-        timings_.gray_ms = ms_since(t0);
-        faces_.push_back(classify_gray(gray, box));
-        timings_.faces = 1;
+        cv::Mat const gray = start_frame(frame);
+        classify_boxes(gray, {box});
         return faces_.back();
     }
 
@@ -218,6 +205,27 @@ private:
         auto net = std::make_unique<Net>();
         load_weights(*net, weights);
         return net;
+    }
+
+    // Clears the last call's faces and timings; with a frame, returns it in gray (timed).
+    void start_frame() {
+        timings_ = {};
+        faces_.clear();
+    }
+    cv::Mat start_frame(cv::Mat const& frame) {
+        start_frame();
+        auto const t0 = clock::now();
+        cv::Mat gray = to_gray(frame);
+        timings_.gray_ms = ms_since(t0);
+        return gray;
+    }
+
+    // The largest max_faces of `boxes` (largest first), each cropped and classified.
+    std::vector<recognized_face> const& classify_boxes(cv::Mat const& gray, std::vector<cv::Rect> boxes) {
+        if (options_.max_faces > 0 && boxes.size() > options_.max_faces) boxes.resize(options_.max_faces);
+        for (cv::Rect const& box : boxes) faces_.push_back(classify_gray(gray, box));
+        timings_.faces = faces_.size();
+        return faces_;
     }
 
     recognized_face classify_gray(cv::Mat const& gray, cv::Rect const& box) {
