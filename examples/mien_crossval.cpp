@@ -57,6 +57,7 @@
 #include <mien/mien.hpp>
 
 #include "common/confusion_image.hpp"
+#include "common/balance_flags.hpp"
 #include "common/evaluate.hpp"
 #include "common/metrics.hpp"
 #include "common/train_epoch.hpp"
@@ -74,6 +75,7 @@ struct config {
     std::vector<int> only;  // --fold: run just these (0-based)
     bool augment = true, flip_test = false, validate = false, json = false;
     mien::augment_options aug;
+    balance_flags balance;
 };
 
 std::FILE* report_stream(config const& c) { return c.json ? stderr : stdout; }
@@ -206,6 +208,8 @@ int run_folds(config const& c) {
         eo.one_cycle = c.schedule == "onecycle";
         eo.label_smoothing = c.label_smoothing;
         eo.augment = c.augment ? c.aug : mien::augment_options::none();
+        std::string const balance = c.balance.apply(*tr, train, eo);
+        if (results.empty()) std::fprintf(f, "fold %zu: %s\n", k, balance.c_str());
         for (int epoch = 0; epoch < c.epochs; ++epoch) {
             auto const epoch_started = std::chrono::steady_clock::now();
             eo.epoch = std::size_t(epoch);
@@ -298,6 +302,8 @@ int run_folds(config const& c) {
     j["dropout"] = c.dropout;
     j["weight_decay"] = c.weight_decay;
     j["label_smoothing"] = c.label_smoothing;
+    j["class_weights"] = c.balance.class_weights;
+    j["mixup"] = c.balance.mixup;
     j["augment"] = c.augment ? nlohmann::ordered_json{{"max_shift", c.aug.max_shift}, {"max_rotation", c.aug.max_rotation}}
                              : nlohmann::ordered_json(false);
     j["flip_test"] = c.flip_test;
@@ -362,6 +368,7 @@ int main(int argc, char** argv) {
     app.add_option("--max-shift", c.aug.max_shift, "augmentation: shift in pixels")->capture_default_str();
     app.add_option("--max-rotation", c.aug.max_rotation, "augmentation: rotation in degrees")->capture_default_str();
     app.add_flag("--flip-test", c.flip_test, "average predictions of each face and its mirror image when testing");
+    c.balance.add_to(app);
     app.add_option("--contempt", c.contempt, "CK+ contempt faces: drop, or neutral")
         ->capture_default_str()->check(CLI::IsMember({"drop", "neutral"}));
     app.add_option("--margin", c.margin, "JAFFE: crop margin around the detected face (default: the library's)")

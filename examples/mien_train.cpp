@@ -37,6 +37,7 @@
 #include <mien/mien.hpp>
 #include <mien/train/schedule.hpp>
 
+#include "common/balance_flags.hpp"
 #include "common/evaluate.hpp"
 #include "common/progress.hpp"
 #include "common/train_epoch.hpp"
@@ -56,6 +57,7 @@ struct config {
     std::uint64_t seed = 1;
     bool augment = true, resume = false, flip_test = false;
     mien::augment_options aug;
+    balance_flags balance;
     std::vector<double> dropout_search;
 };
 
@@ -77,6 +79,10 @@ int train(config const& c) {
     opt.learning_rate = c.lr;
     opt.weight_decay = c.weight_decay;
     auto tr = std::make_unique<trainer_t>(*net, opt, c.seed, std::size_t(c.threads));
+    {
+        epoch_options probe;
+        std::fprintf(stderr, "%s\n", c.balance.apply(*tr, train_set, probe).c_str());
+    }
 
     std::size_t const steps_per_epoch = batches_per_epoch<trainer_t>(train_set);
     std::size_t const total_steps = steps_per_epoch * std::size_t(c.epochs);
@@ -115,6 +121,7 @@ int train(config const& c) {
         eo.lr = c.lr;
         eo.one_cycle = c.schedule == "onecycle";
         eo.label_smoothing = c.label_smoothing;
+        eo.mixup_alpha = c.balance.mixup;
         eo.augment = aug;
         epoch_result const er = train_epoch(*tr, train_set, eo, &interrupted, &bar);
         if (er.status == epoch_result::interrupted) {
@@ -198,6 +205,7 @@ int main(int argc, char** argv) {
     app.add_option("--max-shift", c.aug.max_shift, "augmentation: shift in pixels")->capture_default_str();
     app.add_option("--max-rotation", c.aug.max_rotation, "augmentation: rotation in degrees")->capture_default_str();
     app.add_flag("--flip-test", c.flip_test, "average predictions of each face and its mirror image when validating");
+    c.balance.add_to(app);
     CLI11_PARSE(app, argc, argv);
     std::signal(SIGINT, on_sigint);
     try {

@@ -47,6 +47,7 @@ struct epoch_options {
     double lr = 3e-3;             // peak (one-cycle) or constant rate
     bool one_cycle = true;
     double label_smoothing = 0.0;
+    double mixup_alpha = 0.0;  // > 0: mixup (Zhang et al. 2018), lambda ~ Beta(alpha, alpha) per batch
     mien::augment_options augment;
 };
 
@@ -63,6 +64,31 @@ std::size_t batches_per_epoch(mien::dataset const& d) {
     return (d.size() + Trainer::batch - 1) / Trainer::batch;
 }
 
+// Mixup: each face of the batch is blended with a partner from the same batch (a seeded
+// permutation), images and (smoothed) one-hot targets alike, with one lambda per batch folded to
+// >= 0.5 so that the face's own label dominates (labels[s] is left as the dominant one).
+template <class Trainer>
+double mixup_step(Trainer& tr, std::vector<float> const& images, std::vector<float>& mixed, std::vector<float>& targets,
+                  std::vector<std::int32_t> const& labels, std::vector<std::size_t>& partner, std::size_t n,
+                  epoch_options const& o, mien::random_generator& rng) {
+    constexpr std::size_t I = Trainer::inputs, K = Trainer::outputs;
+    double lambda = rng.beta(o.mixup_alpha, o.mixup_alpha);
+    lambda = std::max(lambda, 1 - lambda);
+    std::iota(partner.begin(), partner.begin() + std::ptrdiff_t(n), std::size_t{0});
+    for (std::size_t i = n; i > 1; --i) std::swap(partner[i - 1], partner[rng.below(i)]);
+    double const e = o.label_smoothing;
+    for (std::size_t s = 0; s < n; ++s) {
+        std::size_t const p = partner[s];
+        float const a = float(lambda), b = float(1 - lambda);
+        for (std::size_t k = 0; k < I; ++k) mixed[s * I + k] = a * images[s * I + k] + b * images[p * I + k];
+        for (std::size_t k = 0; k < K; ++k) {
+            double const own = std::size_t(labels[s]) == k ? 1.0 : 0.0, other = std::size_t(labels[p]) == k ? 1.0 : 0.0;
+            targets[s * K + k] = float((1 - e) * (lambda * own + (1 - lambda) * other) + e / double(K));
+        }
+    }
+    return tr.step_soft(std::span<float const>(mixed.data(), n * I), std::span<float const>(targets.data(), n * K));
+}
+
 // Trains tr on one epoch of d. `interrupted` (may be null) is checked before every batch;
 // `bar` (may be null) is updated after every batch.
 template <class Trainer>
@@ -71,8 +97,9 @@ epoch_result train_epoch(Trainer& tr, mien::dataset const& d, epoch_options cons
     constexpr std::size_t B = Trainer::batch, I = Trainer::inputs, K = Trainer::outputs;
     std::size_t const steps = batches_per_epoch<Trainer>(d);
     auto const order = epoch_order(d.size(), o.seed, o.epoch);
-    std::vector<float> images(B * I), face(I);
+    std::vector<float> images(B * I), face(I), mixed(o.mixup_alpha > 0 ? B * I : 0), targets(B * K);
     std::vector<std::int32_t> labels(B);
+    std::vector<std::size_t> partner(B);
     double loss_sum = 0;
     std::size_t correct = 0;
     epoch_result r;
@@ -93,8 +120,9 @@ epoch_result train_epoch(Trainer& tr, mien::dataset const& d, epoch_options cons
         std::size_t const step = o.epoch * steps + b;
         tr.optimizer().set_learning_rate(o.one_cycle ? mien::one_cycle_rate(step, o.total_steps, o.lr) : o.lr);
         tr.rng().set_state(batch_seed(o.seed ^ 0xD50u, o.epoch, b));  // dropout masks
-        double const loss = tr.step(std::span<float const>(images.data(), n * I),
-                                    std::span<std::int32_t const>(labels.data(), n), o.label_smoothing);
+        double const loss = o.mixup_alpha > 0 ? mixup_step(tr, images, mixed, targets, labels, partner, n, o, rng)
+                                              : tr.step(std::span<float const>(images.data(), n * I),
+                                                        std::span<std::int32_t const>(labels.data(), n), o.label_smoothing);
         if (!std::isfinite(loss)) {
             r.status = epoch_result::not_finite;
             r.batch = b;

@@ -31,6 +31,7 @@
 #include "layers/relu.hpp"
 #include "layers/separable_conv2d.hpp"
 #include "models/paper.hpp"
+#include "train/class_weights.hpp"
 #include "train/loss.hpp"
 #include "train/optimizer.hpp"
 #include "train/trainer.hpp"

@@ -235,6 +235,34 @@ public:
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
     }
 
+    // Gamma(shape, 1) by Marsaglia and Tsang (2000); shape < 1 through Gamma(shape + 1) U^(1/shape).
+    double gamma(double shape) {
+        if (!(shape > 0)) return 0;
+        if (shape < 1) {
+            double u = uniform();
+            if (u < 1e-300) u = 1e-300;
+            return gamma(shape + 1) * std::pow(u, 1 / shape);
+        }
+        double const d = shape - 1.0 / 3, c = 1 / std::sqrt(9 * d);
+        for (;;) {
+            double x, v;
+            do {
+                x = normal();
+                v = 1 + c * x;
+            } while (v <= 0);
+            v = v * v * v;
+            double const u = uniform();
+            if (u < 1 - 0.0331 * x * x * x * x) return d * v;
+            if (u > 0 && std::log(u) < 0.5 * x * x + d * (1 - v + std::log(v))) return d * v;
+        }
+    }
+
+    // Beta(a, b) from two gamma draws (mixup's mixing weight).
+    double beta(double a, double b) {
+        double const x = gamma(a), y = gamma(b);
+        return x + y > 0 ? x / (x + y) : 0.5;
+    }
+
     constexpr std::uint64_t state() const { return state_; }
     constexpr void set_state(std::uint64_t s) { state_ = s; }
 
@@ -4104,11 +4132,52 @@ using fast = paper<16, 32, 64, 32, 64>;
 }  // namespace models
 }  // namespace mien
 // ---- end mien/models/paper.hpp ----
+// ---- begin mien/train/class_weights.hpp ----
+// mien/train/class_weights.hpp -- class weights that undo a training set's imbalance.
+//
+//   auto w = mien::balanced_class_weights<float, 7>(train.labels);   // FER2013: disgust 436, happy 7,215
+//   tr->set_class_weights(w);
+//
+// "Balanced" weights, as scikit-learn defines them: w_k = n / (C n_k) over the C classes that
+// occur, so every class contributes the same total weight and the mean weight per face is 1.
+// A class with no face gets 0 (it cannot be learned from this set anyway).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+
+namespace mien {
+
+template <class T, std::size_t K>
+std::array<T, K> balanced_class_weights(std::span<std::int32_t const> labels) {
+    std::array<std::size_t, K> counts{};
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        if (labels[i] < 0 || std::size_t(labels[i]) >= K)
+            fail("balanced_class_weights: label %d of face %zu is outside [0, %zu)", int(labels[i]), i, K);
+        ++counts[std::size_t(labels[i])];
+    }
+    std::size_t present = 0;
+    for (auto c : counts) present += c > 0;
+    if (present == 0) fail("balanced_class_weights: no labels (an empty training set)");
+    std::array<T, K> w{};
+    for (std::size_t k = 0; k < K; ++k)
+        if (counts[k] > 0) w[k] = T(double(labels.size()) / (double(present) * double(counts[k])));
+    return w;
+}
+
+}  // namespace mien
+// ---- end mien/train/class_weights.hpp ----
 // ---- begin mien/train/loss.hpp ----
 // mien/train/loss.hpp -- softmax cross-entropy on logits.
 //
 //   loss = -(1/n) sum_s sum_k t_sk log softmax(z_s)_k,   dz = (softmax(z) - t) / n
 // with t the one-hot label, optionally smoothed: t = (1 - e) onehot + e / K.
+//
+// With class weights w (K values, e.g. to counter class imbalance), sample s counts w[y_s]
+// times and the mean is taken over the weights, as PyTorch's weighted cross-entropy does:
+//   loss = -(1/W) sum_s w[y_s] sum_k t_sk log p_sk,   dz_s = w[y_s] (p_s - t_s) / W,  W = sum_s w[y_s]
 
 #include <cmath>
 #include <cstddef>
@@ -4119,24 +4188,32 @@ using fast = paper<16, 32, 64, 32, 64>;
 namespace mien {
 
 // Returns the mean loss over n samples of K logits each and writes dz (n x K). Labels must be
-// in [0, K); probabilities (n x K) are written to `probs`.
+// in [0, K); probabilities (n x K) are written to `probs`. `class_weights` (K values, may be
+// null: all 1) weigh each sample by its label's weight.
 template <class T>
 double softmax_cross_entropy(std::size_t n, std::size_t K, T const* logits, std::int32_t const* labels, T* probs,
-                             T* dz, double smoothing = 0.0) {
-    double total = 0;
+                             T* dz, double smoothing = 0.0, T const* class_weights = nullptr) {
+    double weight_sum = 0;
     for (std::size_t s = 0; s < n; ++s) {
         if (labels[s] < 0 || std::size_t(labels[s]) >= K)
             fail("softmax_cross_entropy: label %d of sample %zu is outside [0, %zu)", int(labels[s]), s, K);
+        weight_sum += class_weights ? double(class_weights[labels[s]]) : 1.0;
+    }
+    // A batch made only of zero-weight classes teaches nothing: zero loss and gradient.
+    if (weight_sum <= 0) weight_sum = 1;
+    double total = 0;
+    for (std::size_t s = 0; s < n; ++s) {
+        double const w = class_weights ? double(class_weights[labels[s]]) : 1.0;
         T const* z = logits + s * K;
         T* p = probs + s * K;
         detail::softmax(K, z, p);
         for (std::size_t k = 0; k < K; ++k) {
             double const target = (1.0 - smoothing) * (std::size_t(labels[s]) == k ? 1.0 : 0.0) + smoothing / double(K);
-            if (target > 0) total -= target * std::log(std::max(double(p[k]), 1e-30));
-            if (dz) dz[s * K + k] = T((double(p[k]) - target) / double(n));
+            if (target > 0 && w > 0) total -= w * target * std::log(std::max(double(p[k]), 1e-30));
+            if (dz) dz[s * K + k] = T(w * (double(p[k]) - target) / weight_sum);
         }
     }
-    return total / double(n);
+    return total / weight_sum;
 }
 
 }  // namespace mien
@@ -4291,11 +4368,29 @@ public:
         std::size_t const n = check_batch(images, labels);
         frame<T> f = make_frame(n, true);
         body::forward(f, images.data(), logits_.data());
-        double const loss =
-            softmax_cross_entropy(n, outputs, logits_.data(), labels.data(), probs_.data(), dlogits_.data(), label_smoothing);
+        double const loss = softmax_cross_entropy(n, outputs, logits_.data(), labels.data(), probs_.data(),
+                                                  dlogits_.data(), label_smoothing,
+                                                  weighted_ ? class_weights_.data() : nullptr);
         backward_and_update(f, images.data());
         return loss;
     }
+
+    // Weighs each sample of `step` by its class (K values >= 0, not all 0), e.g. from
+    // balanced_class_weights; the loss is the weighted mean (see loss.hpp).
+    void set_class_weights(std::span<T const> w) {
+        if (w.size() != outputs) fail_size("trainer::set_class_weights: class weights", outputs, w.size());
+        T sum = 0;
+        for (std::size_t k = 0; k < outputs; ++k) {
+            if (!(w[k] >= 0) || !std::isfinite(w[k]))
+                fail("trainer::set_class_weights: weight %zu is %g; expected a finite value >= 0", k, double(w[k]));
+            class_weights_[k] = w[k];
+            sum += w[k];
+        }
+        if (sum <= 0) fail("trainer::set_class_weights: every weight is 0; at least one class must count");
+        weighted_ = true;
+    }
+    void clear_class_weights() { weighted_ = false; }
+    bool has_class_weights() const { return weighted_; }
 
     // Same step with soft targets (n x K rows summing to 1), for mixup and distillation.
     double step_soft(std::span<T const> images, std::span<T const> targets) {
@@ -4389,6 +4484,8 @@ private:
     thread_team team_;
     std::array<T, B * Net::saved_per_sample + 1> saved_{}, dsaved_{};
     std::array<T, B * outputs> logits_{}, probs_{}, dlogits_{};
+    std::array<T, outputs> class_weights_{};
+    bool weighted_ = false;
     std::array<T, Threads * Net::params> grads_{};
     std::array<T, Threads * Net::temp_size + 1> temp_{};
 };

@@ -110,3 +110,38 @@ TEST_CASE("trainer: step returns the mean cross-entropy and moves each parameter
     std::nth_element(moved.begin(), moved.begin() + std::ptrdiff_t(moved.size() / 2), moved.end());
     CHECK(moved[moved.size() / 2] > 0.9e-3);
 }
+
+TEST_CASE("trainer: class weights reach the loss; uniform powers of two change nothing") {
+    auto run = [](std::vector<float> const* weights) {
+        auto net = std::make_unique<net_t>();
+        net->init(1);
+        auto tr = std::make_unique<trainer<net_t, batch, adam, 1>>(*net, adam_options{}, 1, 1);
+        if (weights) tr->set_class_weights(*weights);
+        CHECK(tr->has_class_weights() == (weights != nullptr));
+        for (int s = 0; s < 3; ++s) tr->step(data().images, data().labels);
+        return std::vector<float>(net->parameters().begin(), net->parameters().end());
+    };
+    std::vector<float> const twos(net_t::outputs, 2.0f);
+    std::vector<float> skewed(net_t::outputs, 1.0f);
+    skewed[0] = 4.0f;
+    auto const plain = run(nullptr);
+    // 2 w / (2 W) rounds exactly as w / W: the same bits.
+    CHECK(bit_identical(run(&twos), plain));
+    CHECK_FALSE(bit_identical(run(&skewed), plain));
+}
+
+TEST_CASE("trainer: bad class weights fail with what was expected") {
+    auto net = std::make_unique<net_t>();
+    net->init(1);
+    auto tr = std::make_unique<trainer<net_t, batch, adam, 1>>(*net);
+    std::vector<float> w(net_t::outputs, 1.0f);
+    CHECK_THROWS_WITH_AS(tr->set_class_weights(std::span<float const>(w.data(), 3)),
+                         doctest::Contains("class weights"), mien::error);
+    w[2] = -1;
+    CHECK_THROWS_WITH_AS(tr->set_class_weights(w), "trainer::set_class_weights: weight 2 is -1; expected a finite value >= 0",
+                         mien::error);
+    std::fill(w.begin(), w.end(), 0.0f);
+    CHECK_THROWS_WITH_AS(tr->set_class_weights(w), "trainer::set_class_weights: every weight is 0; at least one class must count",
+                         mien::error);
+    CHECK_FALSE(tr->has_class_weights());
+}

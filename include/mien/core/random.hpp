@@ -36,6 +36,34 @@ public:
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
     }
 
+    // Gamma(shape, 1) by Marsaglia and Tsang (2000); shape < 1 through Gamma(shape + 1) U^(1/shape).
+    double gamma(double shape) {
+        if (!(shape > 0)) return 0;
+        if (shape < 1) {
+            double u = uniform();
+            if (u < 1e-300) u = 1e-300;
+            return gamma(shape + 1) * std::pow(u, 1 / shape);
+        }
+        double const d = shape - 1.0 / 3, c = 1 / std::sqrt(9 * d);
+        for (;;) {
+            double x, v;
+            do {
+                x = normal();
+                v = 1 + c * x;
+            } while (v <= 0);
+            v = v * v * v;
+            double const u = uniform();
+            if (u < 1 - 0.0331 * x * x * x * x) return d * v;
+            if (u > 0 && std::log(u) < 0.5 * x * x + d * (1 - v + std::log(v))) return d * v;
+        }
+    }
+
+    // Beta(a, b) from two gamma draws (mixup's mixing weight).
+    double beta(double a, double b) {
+        double const x = gamma(a), y = gamma(b);
+        return x + y > 0 ? x / (x + y) : 0.5;
+    }
+
     constexpr std::uint64_t state() const { return state_; }
     constexpr void set_state(std::uint64_t s) { state_ = s; }
 

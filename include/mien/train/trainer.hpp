@@ -50,11 +50,29 @@ public:
         std::size_t const n = check_batch(images, labels);
         frame<T> f = make_frame(n, true);
         body::forward(f, images.data(), logits_.data());
-        double const loss =
-            softmax_cross_entropy(n, outputs, logits_.data(), labels.data(), probs_.data(), dlogits_.data(), label_smoothing);
+        double const loss = softmax_cross_entropy(n, outputs, logits_.data(), labels.data(), probs_.data(),
+                                                  dlogits_.data(), label_smoothing,
+                                                  weighted_ ? class_weights_.data() : nullptr);
         backward_and_update(f, images.data());
         return loss;
     }
+
+    // Weighs each sample of `step` by its class (K values >= 0, not all 0), e.g. from
+    // balanced_class_weights; the loss is the weighted mean (see loss.hpp).
+    void set_class_weights(std::span<T const> w) {
+        if (w.size() != outputs) fail_size("trainer::set_class_weights: class weights", outputs, w.size());
+        T sum = 0;
+        for (std::size_t k = 0; k < outputs; ++k) {
+            if (!(w[k] >= 0) || !std::isfinite(w[k]))
+                fail("trainer::set_class_weights: weight %zu is %g; expected a finite value >= 0", k, double(w[k]));
+            class_weights_[k] = w[k];
+            sum += w[k];
+        }
+        if (sum <= 0) fail("trainer::set_class_weights: every weight is 0; at least one class must count");
+        weighted_ = true;
+    }
+    void clear_class_weights() { weighted_ = false; }
+    bool has_class_weights() const { return weighted_; }
 
     // Same step with soft targets (n x K rows summing to 1), for mixup and distillation.
     double step_soft(std::span<T const> images, std::span<T const> targets) {
@@ -148,6 +166,8 @@ private:
     thread_team team_;
     std::array<T, B * Net::saved_per_sample + 1> saved_{}, dsaved_{};
     std::array<T, B * outputs> logits_{}, probs_{}, dlogits_{};
+    std::array<T, outputs> class_weights_{};
+    bool weighted_ = false;
     std::array<T, Threads * Net::params> grads_{};
     std::array<T, Threads * Net::temp_size + 1> temp_{};
 };
