@@ -8,7 +8,7 @@
 // --data is the CK+48 folder (it has a `contempt` subfolder; contempt dropped unless
 // --contempt neutral) or the JAFFE folder (faces found and cropped by the webcam demo's path,
 // mien/vision/face_detector.hpp + face_crop.hpp, with the library's default crop options
-// unless --margin is given). The folds (mien/data/folds.hpp), built in memory:
+// unless --margin or --offset is given). The folds (mien/data/folds.hpp), built in memory:
 //   subject-kfold  --folds K folds by subject: no subject in both a fold's train and test;
 //   loso           one fold per subject (JAFFE: 10);
 //   random-kfold   --folds K stratified random folds: the same person (on CK+ the same
@@ -70,7 +70,7 @@ struct config {
     std::string data, format = "auto", protocol, init, model = "paper", schedule = "onecycle", contempt = "drop", out;
     int folds = 10, epochs = 20, batch = 32, threads = 2;
     double lr = 1e-3, dropout = 0.2, weight_decay = 0.0, label_smoothing = 0.0;
-    double margin = mien::face_crop_options{}.margin;
+    double margin = mien::face_crop_options{}.margin, offset = mien::face_crop_options{}.offset;
     std::uint64_t seed = 1;
     std::vector<int> only;  // --fold: run just these (0-based)
     bool augment = true, flip_test = false, validate = false, json = false;
@@ -97,11 +97,12 @@ loaded load(config const& c) {
     } else {
         mien::jaffe_options o;
         o.crop.margin = c.margin;
+        o.crop.offset = c.offset;
         mien::face_load_report report;
         l.data = mien::load_jaffe(c.data, o, &report);
         char text[160];
-        std::snprintf(text, sizeof text, " (face detected in %zu of %zu photos, crop margin %g)", report.detected,
-                      report.images, c.margin);
+        std::snprintf(text, sizeof text, " (face detected in %zu of %zu photos, crop margin %g, offset %g)",
+                      report.detected, report.images, c.margin, c.offset);
         l.description = c.data + text;
         for (auto const& f : report.centre_cropped) std::fprintf(stderr, "no face found, centre-cropped: %s\n", f.c_str());
     }
@@ -308,7 +309,10 @@ int run_folds(config const& c) {
                              : nlohmann::ordered_json(false);
     j["flip_test"] = c.flip_test;
     if (l.format == "ckplus") j["contempt"] = c.contempt;
-    else j["margin"] = c.margin;
+    else {
+        j["margin"] = c.margin;
+        j["offset"] = c.offset;
+    }
     j["seed"] = c.seed;
     j["threads"] = c.threads;
     j["seconds"] = total_seconds;
@@ -372,6 +376,8 @@ int main(int argc, char** argv) {
     app.add_option("--contempt", c.contempt, "CK+ contempt faces: drop, or neutral")
         ->capture_default_str()->check(CLI::IsMember({"drop", "neutral"}));
     app.add_option("--margin", c.margin, "JAFFE: crop margin around the detected face (default: the library's)")
+        ->capture_default_str();
+    app.add_option("--offset", c.offset, "JAFFE: the crop's centre moved down by this fraction of the face (default: the library's)")
         ->capture_default_str();
     app.add_option("--seed", c.seed, "random seed (folds, shuffling, augmentation, dropout)")->capture_default_str();
     app.add_option("--threads", c.threads, "training threads (1 or 2)")->capture_default_str()->check(CLI::Range(1, 2));
