@@ -2,8 +2,10 @@
 //
 // confusion[true][predicted] counts, as evaluate() (evaluate.hpp) returns them. A class never
 // predicted has precision 0, a class with no sample recall 0, and F1 0 when both are 0 (the
-// scikit-learn convention with zero_division=0). Macro averages weigh classes equally,
-// weighted F1 by support.
+// scikit-learn convention with zero_division=0). Macro averages weigh equally the classes that
+// occur, as truth or as prediction (scikit-learn's default labels: CK+ without contempt has no
+// neutral face, and a neutral column never predicted does not pull its macro F1 down);
+// weighted F1 weighs by support.
 #pragma once
 
 #include <cstddef>
@@ -34,15 +36,19 @@ inline classification_report report_from_confusion(std::vector<std::vector<std::
             r.per_class[p].predicted += n;
             if (t == p) r.correct += n;
         }
+    std::size_t occurring = 0;
+    for (auto const& m : r.per_class) occurring += m.support + m.predicted > 0;
+    double const share = occurring ? 1.0 / double(occurring) : 0.0;
     for (std::size_t c = 0; c < k; ++c) {
         class_metrics& m = r.per_class[c];
         double const hits = double(confusion[c][c]);
         m.precision = m.predicted ? hits / double(m.predicted) : 0.0;
         m.recall = m.support ? hits / double(m.support) : 0.0;
         m.f1 = m.precision + m.recall > 0 ? 2 * m.precision * m.recall / (m.precision + m.recall) : 0.0;
-        r.macro_precision += m.precision / double(k);
-        r.macro_recall += m.recall / double(k);
-        r.macro_f1 += m.f1 / double(k);
+        if (m.support + m.predicted == 0) continue;
+        r.macro_precision += m.precision * share;
+        r.macro_recall += m.recall * share;
+        r.macro_f1 += m.f1 * share;
         if (r.total) r.weighted_f1 += m.f1 * double(m.support);
     }
     if (r.total) {
