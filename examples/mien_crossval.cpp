@@ -209,7 +209,8 @@ int run_folds(config const& c) {
         eo.one_cycle = c.schedule == "onecycle";
         eo.label_smoothing = c.label_smoothing;
         eo.augment = c.augment ? c.aug : mien::augment_options::none();
-        std::string const balance = c.balance.apply(*tr, train, eo);
+        eo.mixup_alpha = c.balance.mixup;
+        std::string const balance = c.balance.apply(*tr, train);
         if (results.empty()) std::fprintf(f, "fold %zu: %s\n", k, balance.c_str());
         for (int epoch = 0; epoch < c.epochs; ++epoch) {
             auto const epoch_started = std::chrono::steady_clock::now();

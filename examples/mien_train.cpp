@@ -79,10 +79,7 @@ int train(config const& c) {
     opt.learning_rate = c.lr;
     opt.weight_decay = c.weight_decay;
     auto tr = std::make_unique<trainer_t>(*net, opt, c.seed, std::size_t(c.threads));
-    {
-        epoch_options probe;
-        std::fprintf(stderr, "%s\n", c.balance.apply(*tr, train_set, probe).c_str());
-    }
+    std::fprintf(stderr, "%s\n", c.balance.apply(*tr, train_set).c_str());
 
     std::size_t const steps_per_epoch = batches_per_epoch<trainer_t>(train_set);
     std::size_t const total_steps = steps_per_epoch * std::size_t(c.epochs);

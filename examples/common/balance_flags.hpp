@@ -9,8 +9,6 @@
 #include <mien/data/dataset.hpp>
 #include <mien/train/class_weights.hpp>
 
-#include "train_epoch.hpp"
-
 struct balance_flags {
     std::string class_weights = "none";  // none or balanced
     double mixup = 0;                    // Beta(alpha, alpha); 0 = off
@@ -23,13 +21,13 @@ struct balance_flags {
             ->capture_default_str()->check(CLI::Range(0.0, 10.0));
     }
 
-    // Sets the trainer's class weights from `train` and the epoch's mixup; returns a line for the log.
+    // Sets the trainer's class weights from `train` (epoch_options::mixup_alpha takes `mixup`);
+    // returns a line for the log.
     template <class Trainer>
-    std::string apply(Trainer& tr, mien::dataset const& train, epoch_options& eo) const {
+    std::string apply(Trainer& tr, mien::dataset const& train) const {
         if (mixup > 0 && class_weights != "none")
             mien::fail("--mixup and --class-weights %s do not combine (mixup's soft targets carry no class weight)",
                        class_weights.c_str());
-        eo.mixup_alpha = mixup;
         std::string line = mixup > 0 ? "mixup alpha " + std::to_string(mixup) : "no mixup";
         if (class_weights == "balanced") {
             auto const w = mien::balanced_class_weights<float, Trainer::outputs>(train.labels);

@@ -77,9 +77,9 @@ double mixup_step(Trainer& tr, std::vector<float> const& images, std::vector<flo
     std::iota(partner.begin(), partner.begin() + std::ptrdiff_t(n), std::size_t{0});
     for (std::size_t i = n; i > 1; --i) std::swap(partner[i - 1], partner[rng.below(i)]);
     double const e = o.label_smoothing;
+    float const a = float(lambda), b = float(1 - lambda);
     for (std::size_t s = 0; s < n; ++s) {
         std::size_t const p = partner[s];
-        float const a = float(lambda), b = float(1 - lambda);
         for (std::size_t k = 0; k < I; ++k) mixed[s * I + k] = a * images[s * I + k] + b * images[p * I + k];
         for (std::size_t k = 0; k < K; ++k) {
             double const own = std::size_t(labels[s]) == k ? 1.0 : 0.0, other = std::size_t(labels[p]) == k ? 1.0 : 0.0;

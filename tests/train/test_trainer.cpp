@@ -30,13 +30,16 @@ struct run_result {
 };
 
 // A fresh network (seed 1), `steps` steps on the same batch with a trainer of Threads threads
-// storage running `threads` of them.
+// storage running `threads` of them (with these class weights, if any).
 template <std::size_t Threads>
-run_result train(std::size_t steps, std::size_t threads = Threads, std::uint64_t trainer_seed = 1) {
+run_result train(std::size_t steps, std::size_t threads = Threads, std::uint64_t trainer_seed = 1,
+                 std::vector<float> const* class_weights = nullptr) {
     auto net = std::make_unique<net_t>();
     net->init(1);
     auto tr = std::make_unique<trainer<net_t, batch, adam, Threads>>(*net, adam_options{}, trainer_seed, threads);
     REQUIRE(tr->threads() == threads);
+    if (class_weights) tr->set_class_weights(*class_weights);
+    CHECK(tr->has_class_weights() == (class_weights != nullptr));
     run_result r;
     for (std::size_t s = 0; s < steps; ++s) r.losses.push_back(tr->step(data().images, data().labels));
     r.params.assign(net->parameters().begin(), net->parameters().end());
@@ -112,15 +115,7 @@ TEST_CASE("trainer: step returns the mean cross-entropy and moves each parameter
 }
 
 TEST_CASE("trainer: class weights reach the loss; uniform powers of two change nothing") {
-    auto run = [](std::vector<float> const* weights) {
-        auto net = std::make_unique<net_t>();
-        net->init(1);
-        auto tr = std::make_unique<trainer<net_t, batch, adam, 1>>(*net, adam_options{}, 1, 1);
-        if (weights) tr->set_class_weights(*weights);
-        CHECK(tr->has_class_weights() == (weights != nullptr));
-        for (int s = 0; s < 3; ++s) tr->step(data().images, data().labels);
-        return std::vector<float>(net->parameters().begin(), net->parameters().end());
-    };
+    auto run = [](std::vector<float> const* weights) { return train<1>(3, 1, 1, weights).params; };
     std::vector<float> const twos(net_t::outputs, 2.0f);
     std::vector<float> skewed(net_t::outputs, 1.0f);
     skewed[0] = 4.0f;

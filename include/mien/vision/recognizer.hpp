@@ -114,15 +114,7 @@ public:
 
     // Every face of `frame` (8-bit gray, BGR or BGRA), largest first; empty when none.
     std::vector<recognized_face> const& recognize(cv::Mat const& frame) {
-        if (frame.empty()) {
-            start_frame();
-            return faces_;
-        }
-        cv::Mat const gray = start_frame(frame);
-        auto const t0 = clock::now();
-        std::vector<cv::Rect> boxes = detector_.detect(gray);
-        timings_.detection_ms = ms_since(t0);
-        return classify_boxes(gray, std::move(boxes));
+        return detect_and_classify(frame, [&](cv::Mat const& gray) { return detector_.detect(gray); });
     }
 
     // The faces near `hints` (boxes from the previous frame): each hint's square grown to twice
@@ -130,43 +122,7 @@ public:
     // region (so a face may move by half its size and grow or shrink by half between frames).
     // Boxes found twice (overlapping hints) are kept once. Same result and timings as recognize().
     std::vector<recognized_face> const& recognize_near(cv::Mat const& frame, std::span<cv::Rect const> hints) {
-        if (frame.empty()) {
-            start_frame();
-            return faces_;
-        }
-        cv::Mat const gray = start_frame(frame);
-        auto const t0 = clock::now();
-        if (!near_detector_) {
-            face_detector_options o = options_.detector;
-            o.cascade = detector_.cascade_path().string();
-            o.detect_side = 0;  // the region is scaled here
-            o.min_face_fraction = 0.3;
-            near_detector_.emplace(o);
-        }
-        std::vector<cv::Rect> boxes;
-        cv::Rect const whole(0, 0, gray.cols, gray.rows);
-        for (cv::Rect const& hint : hints) {
-            int const side = std::max(hint.width, hint.height);
-            if (side <= 0) continue;
-            cv::Rect const region =
-                cv::Rect(hint.x + hint.width / 2 - side, hint.y + hint.height / 2 - side, 2 * side, 2 * side) & whole;
-            if (region.width < 24 || region.height < 24) continue;
-            double const scale = std::min(1.0, 120.0 / double(2 * side));
-            cv::Mat roi = gray(region);
-            if (scale < 1.0) cv::resize(roi, roi, cv::Size(), scale, scale, cv::INTER_AREA);
-            for (cv::Rect const& r : near_detector_->detect(roi)) {
-                cv::Rect const box = cv::Rect(region.x + int(std::lround(r.x / scale)), region.y + int(std::lround(r.y / scale)),
-                                              int(std::lround(r.width / scale)), int(std::lround(r.height / scale))) &
-                                     whole;
-                if (box.area() > 0) boxes.push_back(box);
-            }
-        }
-        std::stable_sort(boxes.begin(), boxes.end(), [](cv::Rect const& a, cv::Rect const& b) { return a.area() > b.area(); });
-        std::vector<cv::Rect> kept;
-        for (cv::Rect const& b : boxes)
-            if (std::none_of(kept.begin(), kept.end(), [&](cv::Rect const& k) { return iou(k, b) > 0.3; })) kept.push_back(b);
-        timings_.detection_ms = ms_since(t0);
-        return classify_boxes(gray, std::move(kept));
+        return detect_and_classify(frame, [&](cv::Mat const& gray) { return boxes_near(gray, hints); });
     }
 
     // The face in `box` of `frame` (no detection): the same crop, network and result.
@@ -205,6 +161,55 @@ private:
         auto net = std::make_unique<Net>();
         load_weights(*net, weights);
         return net;
+    }
+
+    // The frame preamble, detection (timed) and classification shared by recognize and
+    // recognize_near; `detect` maps the gray frame to face boxes.
+    template <class Detect>
+    std::vector<recognized_face> const& detect_and_classify(cv::Mat const& frame, Detect&& detect) {
+        if (frame.empty()) {
+            start_frame();
+            return faces_;
+        }
+        cv::Mat const gray = start_frame(frame);
+        auto const t0 = clock::now();
+        std::vector<cv::Rect> boxes = detect(gray);
+        timings_.detection_ms = ms_since(t0);
+        return classify_boxes(gray, std::move(boxes));
+    }
+
+    // recognize_near's search: faces in the grown square around each hint, duplicates dropped.
+    std::vector<cv::Rect> boxes_near(cv::Mat const& gray, std::span<cv::Rect const> hints) {
+        if (!near_detector_) {
+            face_detector_options o = options_.detector;
+            o.cascade = detector_.cascade_path().string();
+            o.detect_side = 0;  // the region is scaled here
+            o.min_face_fraction = 0.3;
+            near_detector_.emplace(o);
+        }
+        std::vector<cv::Rect> boxes;
+        cv::Rect const whole(0, 0, gray.cols, gray.rows);
+        for (cv::Rect const& hint : hints) {
+            int const side = std::max(hint.width, hint.height);
+            if (side <= 0) continue;
+            cv::Rect const region =
+                cv::Rect(hint.x + hint.width / 2 - side, hint.y + hint.height / 2 - side, 2 * side, 2 * side) & whole;
+            if (region.width < 24 || region.height < 24) continue;
+            double const scale = std::min(1.0, 120.0 / double(2 * side));
+            cv::Mat roi = gray(region);
+            if (scale < 1.0) cv::resize(roi, roi, cv::Size(), scale, scale, cv::INTER_AREA);
+            for (cv::Rect const& r : near_detector_->detect(roi)) {
+                cv::Rect const box = cv::Rect(region.x + int(std::lround(r.x / scale)), region.y + int(std::lround(r.y / scale)),
+                                              int(std::lround(r.width / scale)), int(std::lround(r.height / scale))) &
+                                     whole;
+                if (box.area() > 0) boxes.push_back(box);
+            }
+        }
+        std::stable_sort(boxes.begin(), boxes.end(), [](cv::Rect const& a, cv::Rect const& b) { return a.area() > b.area(); });
+        std::vector<cv::Rect> kept;
+        for (cv::Rect const& b : boxes)
+            if (std::none_of(kept.begin(), kept.end(), [&](cv::Rect const& k) { return iou(k, b) > 0.3; })) kept.push_back(b);
+        return kept;
     }
 
     // Clears the last call's faces and timings; with a frame, returns it in gray (timed).
