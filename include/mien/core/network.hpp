@@ -48,7 +48,7 @@ public:
     static constexpr std::size_t workspace_bytes(std::size_t batch, std::size_t threads = 1) {
         return (batch * (saved_per_sample + outputs) + threads * temp_size) * sizeof(T);
     }
-    static constexpr std::size_t inference_bytes = workspace_bytes(1) + 2 * outputs * sizeof(T);
+    static constexpr std::size_t inference_bytes = workspace_bytes(1, 1) + 2 * outputs * sizeof(T);
     // Training at batch B: activations and their gradients, logits and their gradients,
     // per-thread gradients and scratch, and two optimiser moments (Adam).
     template <std::size_t B, std::size_t Threads = 1>
