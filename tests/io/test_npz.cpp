@@ -115,11 +115,22 @@ TEST_CASE("npz: wrong shape, missing array, compressed and corrupted entries") {
     CHECK(error_of([&] { mien::decode_npz(bigger, mien::encode_npz(two{})); }) ==
           "<memory>: missing array 02.dense.weight (model shape (3,2))");
 
-    // Mark the first entry deflated, as np.savez_compressed would.
+    // Mark the first entry deflated, as np.savez_compressed would: its stored bytes are not a
+    // deflate stream (with zlib), or a compressed entry is refused (without).
     auto compressed = mien::encode_npz(two{});
     compressed[central_directory(compressed) + 10] = std::byte{8};
+#if defined(MIEN_WITH_ZLIB)
     CHECK(error_of([&] { mien::decode_npz(bigger, compressed, "c.npz"); }).starts_with(
-        "c.npz: 01.dense.weight is compressed (ZIP method 8); mien reads stored entries only"));
+        "c.npz: 01.dense.weight: cannot inflate the compressed entry: "));
+#else
+    CHECK(error_of([&] { mien::decode_npz(bigger, compressed, "c.npz"); }).starts_with(
+        "c.npz: 01.dense.weight is compressed (ZIP method 8); this build reads stored entries only"));
+#endif
+    compressed[central_directory(compressed) + 10] = std::byte{12};  // bzip2
+#if defined(MIEN_WITH_ZLIB)
+    CHECK(error_of([&] { mien::decode_npz(bigger, compressed, "c.npz"); }) ==
+          "c.npz: 01.dense.weight: ZIP method 12 is not supported (expected 0, stored, or 8, deflate)");
+#endif
 
     auto corrupted = mien::encode_npz(two{});
     std::size_t const first_value = 30 + std::strlen("01.dense.weight.npy") + 128;  // local header, name, .npy header
@@ -169,3 +180,66 @@ TEST_CASE("npz: corrupted or cut archives raise mien::error or load, never crash
     }
     CHECK(caught > good.size() * 3 / 4);  // what ZIP ignores (timestamps, attributes) may pass
 }
+
+#if defined(MIEN_WITH_ZLIB)
+TEST_CASE("npz: an np.savez_compressed archive loads the same tensors and gives NumPy's logits (zlib)") {
+    auto const fixture = MIEN_TEST_FIXTURES / "tiny_numpy_compressed.npz";
+    auto const bytes = mien::detail::read_file(fixture, "test");
+    auto const entries = mien::detail::read_zip(bytes, "c.npz");
+    REQUIRE(entries.size() == 11);
+    for (auto const& e : entries) CHECK_MESSAGE(e.method == 8, e.name);  // really deflated
+
+    tiny stored, deflated;
+    mien::load_npz(stored, MIEN_TEST_FIXTURES / "tiny_numpy.npz");
+    mien::npz_result const r = mien::load_npz(deflated, fixture);
+    CHECK(r.unused == std::vector<std::string>{"expected_logits", "input"});
+    CHECK(same_tensors(stored, deflated));
+
+    auto const arrays = mien::read_npz(fixture);
+    std::vector<float> const x(arrays.at("input").values.begin(), arrays.at("input").values.end());
+    auto const& expected = arrays.at("expected_logits").values;
+    deflated.predict(x);
+    for (std::size_t i = 0; i < 2; ++i) CHECK(double(deflated.logits()[i]) == doctest::Approx(expected[i]).epsilon(1e-5));
+}
+
+TEST_CASE("npz: damaged deflated entries fail naming the array (zlib)") {
+    auto const good = mien::detail::read_file(MIEN_TEST_FIXTURES / "tiny_numpy_compressed.npz", "test");
+    auto const first = mien::detail::read_zip(good, "c.npz").front();
+    std::size_t const data_at = std::size_t(first.data.data() - good.data());
+    std::size_t const central = central_directory(good);
+    tiny net;
+
+    // A cut deflate stream: the entry's compressed size shortened in both headers.
+    auto cut = good;
+    std::size_t const packed = first.data.size();
+    for (std::size_t at : {std::size_t(18), central + 20}) {
+        mien::detail::byte_writer w;
+        w.u32(std::uint32_t(packed / 2));
+        std::copy(w.bytes().begin(), w.bytes().end(), cut.begin() + static_cast<std::ptrdiff_t>(at));
+    }
+    CHECK(error_of([&] { mien::decode_npz(net, cut, "c.npz"); }) ==
+          "c.npz: 00.conv2d.weight: cannot inflate the compressed entry: the deflate stream is cut short");
+
+    // A claimed size deflate cannot reach: refused before allocating it.
+    auto huge = good;
+    huge[central + 24 + 3] = std::byte{0x7F};
+    CHECK(error_of([&] { mien::decode_npz(net, huge, "c.npz"); }).starts_with("c.npz: 00.conv2d.weight: corrupt ZIP: "));
+
+    // A smaller claimed size: the stream is longer than the directory says.
+    auto shorter = good;
+    shorter[central + 24] = std::byte{static_cast<unsigned char>(std::to_integer<unsigned>(good[central + 24]) - 1)};
+    CHECK(error_of([&] { mien::decode_npz(net, shorter, "c.npz"); }).starts_with(
+        "c.npz: 00.conv2d.weight: cannot inflate the compressed entry: it inflates to more than the "));
+
+    // A single-bit flip in the deflated bytes is caught by zlib or by the CRC-32. Not tested: the
+    // last byte, whose high bits only pad the final block (zlib ignores them).
+    std::size_t caught = 0;
+    for (std::size_t i = data_at; i + 1 < data_at + packed; ++i) {
+        auto bytes = good;
+        bytes[i] ^= std::byte{0x10};
+        std::string const message = error_of([&] { mien::decode_npz(net, bytes, "c.npz"); });
+        caught += message.starts_with("c.npz: 00.conv2d.weight: ");
+    }
+    CHECK(caught == packed - 1);
+}
+#endif

@@ -15,8 +15,12 @@
 //
 // Writing: stored (uncompressed) entries, our own ZIP headers and CRC-32; no zlib, and the
 // output is deterministic (fixed timestamps). Reading accepts what np.savez writes (stored
-// entries, zip64 extras, .npy versions 1 to 3, '<f4' or '<f8', C or Fortran order); a
-// compressed entry (np.savez_compressed) is a clear error, as mien carries no inflater.
+// entries, zip64 extras, .npy versions 1 to 3, '<f4' or '<f8', C or Fortran order).
+// Deflated entries (np.savez_compressed) are inflated with zlib when MIEN_WITH_ZLIB is defined
+// and zlib linked (the CMake target mien::zlib does both); without it they are a clear error.
+// zlib stays out of every other header, so the core and the umbrella need nothing but xsimd.
+// Define MIEN_WITH_ZLIB for every translation unit of a program or for none: this header's
+// inline functions differ with it.
 // Loading checks every array before it writes any: the network is unchanged on error. Arrays
 // the model has no tensor for are not an error; their names come back in npz_result::unused.
 #pragma once
@@ -31,6 +35,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#if defined(MIEN_WITH_ZLIB)
+#include <zlib.h>
+#endif
 
 #include "../core/error.hpp"
 #include "binary.hpp"
@@ -131,6 +139,7 @@ struct zip_entry {
     std::string name;
     std::uint16_t method = 0;  // 0 stored, 8 deflate
     std::uint32_t crc = 0;
+    std::uint64_t size = 0;           // uncompressed size, from the central directory
     std::span<std::byte const> data;  // as stored (compressed if method != 0)
 };
 
@@ -199,6 +208,7 @@ inline std::vector<zip_entry> read_zip(std::span<std::byte const> bytes, char co
         entry.data = local.take(packed > size ? size + 1 : std::size_t(packed));
         if (!local.ok()) fail("%s: truncated file: the data of %s runs past the end", source, entry.name.c_str());
         if (entry.method == 0 && unpacked != packed) fail("%s: corrupt ZIP: stored %s has two sizes", source, entry.name.c_str());
+        entry.size = unpacked;
         entries.push_back(std::move(entry));
     }
     return entries;
@@ -281,13 +291,79 @@ inline std::string_view array_name(std::string_view entry) {
     return entry.ends_with(".npy") ? entry.substr(0, entry.size() - 4) : entry;
 }
 
+#if defined(MIEN_WITH_ZLIB)
+// A deflated entry (ZIP method 8: raw deflate, no zlib header), inflated to exactly the size the
+// central directory gives. Deflate cannot expand data more than about 1032 times, so a larger
+// claimed size is a corrupt (or hostile) file, refused before anything is allocated for it.
+inline std::vector<std::byte> inflate_entry(zip_entry const& e, char const* source, std::string const& name) {
+    if (e.size > 1032 * std::uint64_t(e.data.size()) + 1024)
+        fail("%s: %s: corrupt ZIP: %llu bytes cannot inflate to the %llu claimed", source, name.c_str(),
+             static_cast<unsigned long long>(e.data.size()), static_cast<unsigned long long>(e.size));
+    std::vector<std::byte> out(static_cast<std::size_t>(e.size));
+    z_stream z{};
+    if (inflateInit2(&z, -MAX_WBITS) != Z_OK) fail("%s: %s: zlib: inflateInit2 failed", source, name.c_str());
+    // zlib counts in uInt (32 bits): feed and drain in chunks that type holds.
+    constexpr std::size_t chunk = std::size_t(1) << 30;
+    std::size_t in_at = 0, out_at = 0;
+    std::byte spare{};  // room for one byte past the claimed size, to notice a longer stream
+    std::string problem;
+    for (;;) {
+        if (z.avail_in == 0 && in_at < e.data.size()) {
+            std::size_t const n = std::min(chunk, e.data.size() - in_at);
+            z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(e.data.data() + in_at));  // zlib does not write it
+            z.avail_in = static_cast<uInt>(n);
+            in_at += n;
+        }
+        bool const full = out_at == out.size();
+        std::size_t const room = full ? 1 : std::min(chunk, out.size() - out_at);
+        z.next_out = reinterpret_cast<Bytef*>(full ? &spare : out.data() + out_at);
+        z.avail_out = static_cast<uInt>(room);
+        int const status = inflate(&z, Z_NO_FLUSH);
+        std::size_t const produced = room - z.avail_out;
+        if (full && produced > 0) {
+            problem = "it inflates to more than the " + std::to_string(out.size()) + " bytes the directory gives";
+            break;
+        }
+        out_at += produced;
+        if (status == Z_STREAM_END) break;
+        if (status == Z_BUF_ERROR && z.avail_in == 0 && in_at == e.data.size()) {
+            problem = "the deflate stream is cut short";
+            break;
+        }
+        if (status != Z_OK && status != Z_BUF_ERROR) {
+            problem = z.msg ? std::string("zlib: ") + z.msg : "zlib error " + std::to_string(status);
+            break;
+        }
+    }
+    inflateEnd(&z);
+    if (!problem.empty()) fail("%s: %s: cannot inflate the compressed entry: %s", source, name.c_str(), problem.c_str());
+    if (out_at != out.size())
+        fail("%s: %s: cannot inflate the compressed entry: the stream ends after %zu of the %zu bytes the directory gives",
+             source, name.c_str(), out_at, out.size());
+    return out;
+}
+#endif
+
 inline npy_array read_entry(zip_entry const& e, char const* source) {
     std::string const name(array_name(e.name));
+    std::span<std::byte const> data = e.data;
+#if defined(MIEN_WITH_ZLIB)
+    std::vector<std::byte> inflated;
+    if (e.method == 8) {
+        inflated = inflate_entry(e, source, name);
+        data = inflated;
+    } else if (e.method != 0) {
+        fail("%s: %s: ZIP method %u is not supported (expected 0, stored, or 8, deflate)", source, name.c_str(), unsigned(e.method));
+    }
+#else
     if (e.method != 0)
-        fail("%s: %s is compressed (ZIP method %u); mien reads stored entries only: save with np.savez, not np.savez_compressed",
+        fail("%s: %s is compressed (ZIP method %u); this build reads stored entries only: define MIEN_WITH_ZLIB and link "
+             "zlib (CMake: mien::zlib), or save with np.savez, not np.savez_compressed",
              source, name.c_str(), unsigned(e.method));
-    if (crc32(e.data) != e.crc) fail("%s: %s: CRC-32 mismatch (the file is corrupted)", source, name.c_str());
-    return parse_npy(e.data, source, name);
+#endif
+    // The CRC-32 is of the uncompressed bytes (ZIP's rule), so it checks the inflater too.
+    if (crc32(data) != e.crc) fail("%s: %s: CRC-32 mismatch (the file is corrupted)", source, name.c_str());
+    return parse_npy(data, source, name);
 }
 
 }  // namespace detail
