@@ -1,16 +1,18 @@
 # tests/embedded/firmware.cmake -- one step of a firmware test (see CMakeLists.txt here).
 #
-#   cmake -DSTEP=build|qemu|memory_report|no_heap -DMODEL=fast|paper -DMIEN_ROOT=<src>
+#   cmake -DSTEP=build|qemu|memory_report|no_heap -DMODEL=fast|paper [-DBUILD_TYPE=Release] -DMIEN_ROOT=<src>
 #         -DWORK_DIR=<dir> -DMIEN_EMBED=<host mien-embed> -DMIEN_FACES=<host mien-faces or "">
 #         -DDATA_DIR=<data> -DGENERATOR=<g> -DHOST_CXX=<c++> [-DLAUNCHER=ccache] -P firmware.cmake
 #
 # build          configures and builds examples/embedded twice in WORK_DIR: with its toolchain
-#                file (firmware/firmware-<model>.elf, which prints its memory report) and with
-#                the host compiler (host/host-reference-<model>)
+#                file (firmware/firmware-<model>.elf at BUILD_TYPE, which prints its memory
+#                report) and with the host compiler (host/host-reference-<model>, xsimd
+#                kernels, and host-reference-<model>-scalar, MIEN_NO_SIMD)
 # qemu           runs the firmware under qemu-system-arm with -icount shift=0 (one instruction
-#                per nanosecond of virtual time), requires the host reference to find the same
-#                predicted classes and probabilities within 1e-5, and prints the instructions
-#                of one prediction and the latency they suggest at 480 MHz
+#                per nanosecond of virtual time); the firmware, the host and the scalar host
+#                must agree pairwise on every predicted class and on every probability within
+#                1e-5; prints the instructions of one prediction and the latency they suggest
+#                at 480 MHz
 # memory_report  the compile-time budget against arm-none-eabi-size -A, within 5 %
 # no_heap        arm-none-eabi-nm finds no allocator (malloc, _sbrk, operator new...) in the ELF
 #
@@ -59,8 +61,11 @@ if(STEP STREQUAL "build")
     list(APPEND _common -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
   endif()
   set(_source ${MIEN_ROOT}/examples/embedded)
+  if(NOT BUILD_TYPE)
+    set(BUILD_TYPE Release)
+  endif()
   run(${CMAKE_COMMAND} -S ${_source} -B ${WORK_DIR}/firmware ${_common}
-      --toolchain ${_source}/mps2-an500.cmake)
+      --toolchain ${_source}/mps2-an500.cmake -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
   run(${CMAKE_COMMAND} --build ${WORK_DIR}/firmware)
   run(${CMAKE_COMMAND} -S ${_source} -B ${WORK_DIR}/host ${_common} -DCMAKE_CXX_COMPILER=${HOST_CXX}
       -DCMAKE_BUILD_TYPE=Release)
@@ -84,7 +89,13 @@ if(STEP STREQUAL "qemu")
   if(NOT _rc EQUAL 0)
     message(FATAL_ERROR "the firmware under QEMU exited with status ${_rc}")
   endif()
-  run(${_host} --weights ${MIEN_ROOT}/models/${MODEL}.mien --compare ${_output})
+  # Three builds, compared pairwise: the target, the host's xsimd kernels, the host's scalar ones.
+  set(_weights --weights ${MIEN_ROOT}/models/${MODEL}.mien)
+  execute_process(COMMAND ${_host}-scalar ${_weights} OUTPUT_FILE ${WORK_DIR}/host-scalar-output.txt
+                  COMMAND_ERROR_IS_FATAL ANY)
+  run(${_host} ${_weights} --compare ${_output})
+  run(${_host}-scalar ${_weights} --compare ${_output})
+  run(${_host} ${_weights} --compare ${WORK_DIR}/host-scalar-output.txt)
 
   # Instructions per prediction: SysTick counts the 25 MHz clock of virtual time, and with
   # -icount shift=0 each instruction takes 1 ns, so one tick is 40 instructions.
