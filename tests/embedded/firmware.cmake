@@ -1,6 +1,6 @@
 # tests/embedded/firmware.cmake -- one step of a firmware test (see CMakeLists.txt here).
 #
-#   cmake -DSTEP=build|qemu|memory_report|no_heap -DMODEL=fast|paper [-DBUILD_TYPE=Release] -DMIEN_ROOT=<src>
+#   cmake -DSTEP=build|qemu|memory_report|no_heap -DMODEL=fast|paper [-DBUILD_TYPE=Release] [-DCORE=m7|m4] -DMIEN_ROOT=<src>
 #         -DWORK_DIR=<dir> -DMIEN_EMBED=<host mien-embed> -DMIEN_FACES=<host mien-faces or "">
 #         -DDATA_DIR=<data> -DGENERATOR=<g> -DHOST_CXX=<c++> [-DLAUNCHER=ccache] -P firmware.cmake
 #
@@ -16,6 +16,9 @@
 # memory_report  the compile-time budget against arm-none-eabi-size -A, within 5 %
 # no_heap        arm-none-eabi-nm finds no allocator (malloc, _sbrk, operator new...) in the ELF
 #
+# CORE m7 (the default) builds for the Cortex-M7 of QEMU's mps2-an500, m4 for the Cortex-M4F of
+# mps2-an386 (single-precision FPU); both machines have the memory map of mps2_an500.ld.
+#
 # A missing ARM toolchain, qemu-system-arm, mien-faces (built only with OpenCV) or FER2013 val
 # folder prints "SKIPPED: <what>" and ends the step successfully (SKIP_REGULAR_EXPRESSION).
 cmake_minimum_required(VERSION 3.21)
@@ -26,6 +29,15 @@ foreach(_var STEP MODEL MIEN_ROOT WORK_DIR MIEN_EMBED DATA_DIR GENERATOR HOST_CX
 endforeach()
 if(DEFINED ENV{MIEN_DATA})
   set(DATA_DIR "$ENV{MIEN_DATA}")
+endif()
+if(NOT CORE OR CORE STREQUAL "m7")
+  set(_machine mps2-an500)
+  set(_cpu_flags "")  # the toolchain file's default
+elseif(CORE STREQUAL "m4")
+  set(_machine mps2-an386)
+  set(_cpu_flags "-DMIEN_CPU_FLAGS=-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard")
+else()
+  message(FATAL_ERROR "firmware.cmake: CORE must be m7 or m4 (found '${CORE}')")
 endif()
 
 find_program(ARM_CXX arm-none-eabi-g++)
@@ -65,7 +77,7 @@ if(STEP STREQUAL "build")
     set(BUILD_TYPE Release)
   endif()
   run(${CMAKE_COMMAND} -S ${_source} -B ${WORK_DIR}/firmware ${_common}
-      --toolchain ${_source}/mps2-an500.cmake -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
+      --toolchain ${_source}/mps2-an500.cmake -DCMAKE_BUILD_TYPE=${BUILD_TYPE} ${_cpu_flags})
   run(${CMAKE_COMMAND} --build ${WORK_DIR}/firmware)
   run(${CMAKE_COMMAND} -S ${_source} -B ${WORK_DIR}/host ${_common} -DCMAKE_CXX_COMPILER=${HOST_CXX}
       -DCMAKE_BUILD_TYPE=Release)
@@ -79,8 +91,8 @@ endif()
 
 if(STEP STREQUAL "qemu")
   set(_output ${WORK_DIR}/qemu-output.txt)
-  message(STATUS "> ${QEMU} -M mps2-an500 -nographic -semihosting-config enable=on,target=native -icount shift=0 -kernel ${_elf}")
-  execute_process(COMMAND ${QEMU} -M mps2-an500 -nographic -semihosting-config enable=on,target=native
+  message(STATUS "> ${QEMU} -M ${_machine} -nographic -semihosting-config enable=on,target=native -icount shift=0 -kernel ${_elf}")
+  execute_process(COMMAND ${QEMU} -M ${_machine} -nographic -semihosting-config enable=on,target=native
                           -icount shift=0 -kernel ${_elf}
                   RESULT_VARIABLE _rc OUTPUT_VARIABLE _out ERROR_VARIABLE _err TIMEOUT 500)
   # QEMU 7.2 writes semihosting output to its stderr (no chardev is given): keep both.
@@ -125,7 +137,7 @@ if(STEP STREQUAL "qemu")
   if(_ms_frac LESS 10)
     set(_ms_frac "0${_ms_frac}")
   endif()
-  message("instructions per prediction (${MODEL}, ${_n} faces): mean ${_mean}, min ${_min}, max ${_max}; "
+  message("instructions per prediction (${MODEL}, ${CORE}, ${BUILD_TYPE}, ${_n} faces): mean ${_mean}, min ${_min}, max ${_max}; "
           "at 480 MHz and 1 instruction per cycle: ${_ms}.${_ms_frac} ms")
   return()
 endif()
