@@ -52,8 +52,8 @@ std::size_t arg_max(std::span<float const, net::outputs> p) {
 }  // namespace
 
 int main() {
-    mien::network_view<net> const view{std::span<float const, net::params>(firmware::weights::parameters),
-                                       std::span<float const, net::state_size>(firmware::weights::state)};
+    // The parameters stay where the linker put them, in flash: the view holds two spans.
+    mien::network_view<net> const view{firmware::weights::parameters, firmware::weights::state};
     embedded::line out;
     out << "model " << firmware::model << " arena " << net::inference_bytes << " weights "
         << (net::params + net::state_size) * sizeof(float) << " macs " << net::macs << "\n";

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 
+#include <mien/io/fingerprint.hpp>
 #include <mien/models/paper.hpp>
 
 #if defined(FIRMWARE_MODEL_FAST)
@@ -32,6 +33,8 @@ inline constexpr std::size_t arena_budget = 512 * 1024;
 #endif
 
 namespace firmware {
-static_assert(net::params == weights::params && net::state_size == weights::state_size,
+// The header records the topology it was generated for; a header of another network would
+// also fail to convert to the view's fixed-size spans, but this says why.
+static_assert(weights::topology_fingerprint == mien::topology_fingerprint<net>,
               "the weights header was generated for another network");
 }  // namespace firmware

@@ -17,11 +17,14 @@ enum class operation : std::uint32_t {
 };
 
 inline std::uint32_t call(operation op, void const* argument) {
-    register std::uint32_t r0 asm("r0") = static_cast<std::uint32_t>(op);
-    register void const* r1 asm("r1") = argument;
+    std::uint32_t result;
+    // The registers are loaded inside the asm (C++17 has no `register` variables to pin them).
     // "memory": the host reads the buffer r1 points to, so it must be written before the trap.
-    asm volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
-    return r0;
+    asm volatile("mov r0, %1\n\tmov r1, %2\n\tbkpt 0xab\n\tmov %0, r0"
+                 : "=r"(result)
+                 : "r"(static_cast<std::uint32_t>(op)), "r"(argument)
+                 : "r0", "r1", "memory");
+    return result;
 }
 
 inline void write(char const* text) { call(operation::write0, text); }
