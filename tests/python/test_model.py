@@ -1,0 +1,132 @@
+"""mien.Model: shapes, dtypes, threads, the GIL, errors, and the C++ API's probabilities."""
+import os
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import mien
+from conftest import weights_of
+
+FACES = 37  # not a multiple of the thread count: uneven slices
+
+
+def random_faces(n, seed=1):
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 48, 48), dtype=np.uint8)
+
+
+def test_costs_and_labels(preset):
+    m = mien.Model(weights_of(preset))
+    assert m.preset == preset
+    assert m.labels == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    if preset == "paper":  # models/paper.hpp's header comment and the paper's Table I
+        assert (m.params, m.macs) == (175_495, 25_373_056)
+    else:
+        assert m.params < 175_495 / 2 and m.macs < 25_373_056 / 3
+    assert 0 < m.inference_bytes < 8 << 20
+
+
+def test_shapes_and_probabilities(preset):
+    m = mien.Model(weights_of(preset))
+    faces = random_faces(FACES)
+    p = m.predict(faces)
+    assert p.shape == (FACES, 7) and p.dtype == np.float32
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert m.predict(faces[3]).shape == (1, 7)                    # one face (48, 48)
+    np.testing.assert_array_equal(m.predict(faces[3]), p[3:4])
+    np.testing.assert_array_equal(m.predict(faces[..., None]), p)  # (N, 48, 48, 1)
+    assert m.predict(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+
+
+def test_uint8_is_float_over_255(preset):
+    m = mien.Model(weights_of(preset))
+    faces = random_faces(5, seed=2)
+    as_float = faces.astype(np.float32) / np.float32(255)
+    np.testing.assert_array_equal(m.predict(faces), m.predict(as_float))
+    np.testing.assert_array_equal(m.predict(faces), m.predict(as_float.astype(np.float64)))  # converted to float32
+    np.testing.assert_array_equal(m.predict(faces), m.predict(np.asfortranarray(as_float)))  # any memory order
+
+
+def test_threads_give_the_same_probabilities(preset):
+    faces = random_faces(FACES, seed=3)
+    one = mien.Model(weights_of(preset), threads=1)
+    four = mien.Model(weights_of(preset), threads=4)
+    assert (one.threads, four.threads) == (1, 4)
+    np.testing.assert_array_equal(one.predict(faces), four.predict(faces))
+    four.threads = 0  # 0: one per core
+    assert four.threads == os.cpu_count()
+
+
+def test_same_probabilities_as_the_cpp_api(preset, tmp_path):
+    """mien-peer probs runs net.predict of the C++ API on the same floats."""
+    peer = os.environ.get("MIEN_PEER")
+    if not peer or not os.path.exists(peer):
+        pytest.skip("mien-peer (bench/peers) not built")
+    faces = random_faces(FACES, seed=4).astype(np.float32) / np.float32(255)
+    faces.tofile(tmp_path / "faces.f32")
+    subprocess.run([peer, "probs", "--model", preset, "--weights", weights_of(preset), "--inputs",
+                    str(tmp_path / "faces.f32"), "--out", str(tmp_path / "probs.f32")], check=True)
+    cpp = np.fromfile(tmp_path / "probs.f32", dtype=np.float32).reshape(FACES, 7)
+    py = mien.Model(weights_of(preset), threads=3).predict(faces)
+    # Same code, same compiler flags (mien_native): the same bits, not just close.
+    np.testing.assert_array_equal(py, cpp)
+
+
+def test_predict_releases_the_gil():
+    """While one Python thread predicts, another keeps running Python code."""
+    m = mien.Model(weights_of("paper"), threads=1)
+    faces = random_faces(400, seed=5)
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (m.predict(faces), done.set()))
+    start = time.perf_counter()
+    worker.start()
+    ticks = 0
+    while not done.is_set():
+        ticks += 1
+        time.sleep(0.001)
+    worker.join()
+    elapsed = time.perf_counter() - start
+    assert elapsed > 0.05, "too fast to tell"
+    # Held GIL: the main thread could not wake during predict (a handful of ticks at most).
+    assert ticks > elapsed * 1000 / 4, f"{ticks} ticks in {elapsed:.3f} s"
+
+
+def test_errors_name_expected_and_found(tmp_path):
+    with pytest.raises(mien.Error, match="no/such.mien"):
+        mien.Model("no/such.mien")
+    bad = tmp_path / "bad.mien"
+    data = bytearray(open(weights_of("fast"), "rb").read())
+    data[200] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with pytest.raises(mien.Error, match=r"checksum mismatch: stored 0x[0-9a-f]+, computed 0x[0-9a-f]+"):
+        mien.Model(str(bad))
+    assert issubclass(mien.Error, RuntimeError)
+    m = mien.Model(weights_of("fast"))
+    with pytest.raises(ValueError, match=r"expected faces of shape \(48, 48\) or \(N, 48, 48\).*found \(3, 47, 48\)"):
+        m.predict(np.zeros((3, 47, 48), np.uint8))
+    with pytest.raises(ValueError, match=r"found \(2304,\)"):
+        m.predict(np.zeros(2304, np.float32))
+    with pytest.raises(TypeError, match="expected uint8 .* or floating-point .*, found dtype int32"):
+        m.predict(np.zeros((48, 48), np.int32))
+
+
+def test_preset_by_shapes_when_the_fingerprint_differs(tmp_path):
+    """A file whose topology fingerprint is neither preset's loads into the preset whose tensor
+    shapes it matches (load_weights' default policy); a cut file fails with mien's message."""
+    import struct
+    import zlib
+    data = bytearray(open(weights_of("fast"), "rb").read())
+    data[20:28] = struct.pack("<Q", 0x0123456789ABCDEF)
+    data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+    other = tmp_path / "other.mien"
+    other.write_bytes(bytes(data))
+    faces = random_faces(3, seed=6)
+    m = mien.Model(str(other))
+    assert m.preset == "fast"
+    np.testing.assert_array_equal(m.predict(faces), mien.Model(weights_of("fast")).predict(faces))
+    cut = tmp_path / "short.mien"
+    cut.write_bytes(bytes(data[:1000]))
+    with pytest.raises(mien.Error, match="truncated file: 1000 of [0-9]+ bytes"):
+        mien.Model(str(cut))
