@@ -9,6 +9,8 @@
 #include <mien/data/dataset.hpp>
 #include <mien/train/class_weights.hpp>
 
+#include "number_flags.hpp"
+
 struct balance_flags {
     std::string class_weights = "none";  // none or balanced
     double mixup = 0;                    // Beta(alpha, alpha); 0 = off
@@ -18,7 +20,7 @@ struct balance_flags {
                        "none, or balanced: weigh each face's loss by n / (classes x faces of its class)")
             ->capture_default_str()->check(CLI::IsMember({"none", "balanced"}));
         app.add_option("--mixup", mixup, "mixup alpha (blend pairs of faces and labels, lambda ~ Beta(alpha, alpha)); 0: off")
-            ->capture_default_str()->check(CLI::Range(0.0, 10.0));
+            ->capture_default_str()->check(finite_range(0.0, 10.0));  // CLI::Range lets NaN through
     }
 
     // Sets the trainer's class weights from `train` (epoch_options::mixup_alpha takes `mixup`);
