@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <bit>
+#include <csignal>
 #include <cstdio>
 #include <cstddef>
 #include <cstring>
@@ -15,6 +17,13 @@
 #include <mien/models/paper.hpp>
 
 #include "support/io_test.hpp"
+
+#if __has_include(<sys/resource.h>)
+#include <sys/resource.h>
+#define MIEN_TEST_RLIMIT 1
+#else
+#define MIEN_TEST_RLIMIT 0
+#endif
 
 namespace {
 
@@ -39,6 +48,22 @@ std::vector<std::byte> file_bytes(std::filesystem::path const& path) { return mi
 
 void write_bytes(std::filesystem::path const& path, std::vector<std::byte> const& bytes) {
     mien::detail::write_file_atomically(path, bytes, "test");
+}
+
+// Makes the size field and the trailing CRC-32 of an edited .mien buffer consistent again, so
+// that the reader gets past the checksum to what the test is about.
+void reseal(std::vector<std::byte>& bytes) {
+    std::uint32_t const crc = mien::detail::crc32(std::span<std::byte const>(bytes).first(bytes.size() - 4));
+    for (std::size_t i = 0; i < 4; ++i) bytes[bytes.size() - 4 + i] = std::byte(static_cast<unsigned char>(crc >> (8 * i)));
+}
+
+// The byte offset of the first value of the file's tensor `name`.
+std::size_t data_offset(std::vector<std::byte> const& bytes, std::string const& name) {
+    auto const file = mien::detail::parse_file(bytes, "test");
+    for (auto const& t : file.tensors)
+        if (t.name == name) return t.data_at;
+    FAIL("no tensor " << name);
+    return 0;
 }
 
 template <class Net>
@@ -234,4 +259,82 @@ TEST_CASE("weights: every single-byte corruption and every truncation is caught"
         CHECK_MESSAGE(!error_of([&] { mien::decode_weights(*b, bytes); }).empty(), "length ", i);
     }
     CHECK(snapshot(*b) == before);
+}
+
+TEST_CASE("weights: NaN or infinity in a tensor is refused, naming the tensor and the value; the network is unchanged") {
+    auto a = make<three>(1);
+    auto const good = mien::encode_weights(*a);
+    struct bad { char const* tensor; std::size_t index; float value; char const* seen; };
+    float const nan = std::bit_cast<float>(0x7FC00000u), inf = std::bit_cast<float>(0x7F800000u);
+    for (bad const& b : {bad{"00.conv2d.weight", 5, nan, "NaN"}, bad{"02.dense.bias", 2, inf, "+inf"},
+                         bad{"02.dense.weight", 0, -inf, "-inf"}}) {
+        CAPTURE(b.tensor);
+        auto bytes = good;
+        std::uint32_t const bits = std::bit_cast<std::uint32_t>(b.value);
+        std::size_t const at = data_offset(bytes, b.tensor) + 4 * b.index;
+        for (std::size_t i = 0; i < 4; ++i) bytes[at + i] = std::byte(static_cast<unsigned char>(bits >> (8 * i)));
+        reseal(bytes);
+        auto c = make<three>(2);
+        auto const before = snapshot(*c);
+        std::string const message = error_of([&] { mien::decode_weights(*c, bytes, "nan.mien"); });
+        CHECK(message.starts_with(std::string("nan.mien: ") + b.tensor + ": value " + std::to_string(b.index) + " of "));
+        CHECK(message.find(std::string(" is ") + b.seen + " (a weights file must hold finite numbers)") != std::string::npos);
+        CHECK(snapshot(*c) == before);
+    }
+    // The largest finite float is a number like any other.
+    auto bytes = good;
+    std::size_t const at = data_offset(bytes, "02.dense.bias");
+    std::uint32_t const max_bits = 0x7F7FFFFFu;
+    for (std::size_t i = 0; i < 4; ++i) bytes[at + i] = std::byte(static_cast<unsigned char>(max_bits >> (8 * i)));
+    reseal(bytes);
+    auto d = make<three>(3);
+    CHECK(error_of([&] { mien::decode_weights(*d, bytes, "max.mien"); }).empty());
+}
+
+TEST_CASE("weights: the topology-mismatch message of the paper network is whole, not cut at 512 bytes") {
+    // The paper network's weights with another fingerprint: an exact load lists the file's
+    // whole topology, one row per layer, which is kilobytes (core/error.hpp sizes the message).
+    auto net = make<paper>(1);
+    auto bytes = mien::encode_weights(*net);
+    bytes[20] ^= std::byte{0x5A};  // the fingerprint: magic 4, version 4, size 8, kind 4
+    reseal(bytes);
+    auto other = std::make_unique<paper>();
+    std::string const message = error_of([&] { mien::decode_weights(*other, bytes, "p.mien", mien::topology_check::exact); });
+    std::string const topology = mien::topology_description<paper>();
+    REQUIRE(topology.size() > 1000);
+    CHECK(message.size() > topology.size());
+    CHECK(message.ends_with(topology));  // every row, the last one included
+    CHECK(message.starts_with("p.mien: topology fingerprint mismatch"));
+}
+
+TEST_CASE("weights: a save that fills the disk (RLIMIT_FSIZE) fails with the reason and keeps the old file") {
+#if MIEN_TEST_RLIMIT
+    mien::testing::temp_dir dir;
+    auto const path = dir / "model.mien";
+    auto const first = make<paper>(1);
+    mien::save_weights(*first, path);
+    auto const old = file_bytes(path);
+
+    // The process may write at most 100 KB per file from here on (a full disk, for this test);
+    // SIGXFSZ would kill the process instead of failing the write, so it is ignored meanwhile.
+    rlimit saved{};
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    auto const previous_handler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = saved;
+    small.rlim_cur = 100 * 1024;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::string const message = error_of([&] { mien::save_weights(*make<paper>(2), path); });
+    setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, previous_handler);
+
+    CHECK(message.starts_with("save_weights: cannot write " + mien::detail::temp_path_for(path).string()));
+    CHECK(message.find("File too large") != std::string::npos);
+    CHECK(file_bytes(path) == old);                              // the previous weights, byte for byte
+    CHECK_FALSE(std::filesystem::exists(mien::detail::temp_path_for(path)));  // no half-written leftover
+    auto loaded = std::make_unique<paper>();
+    CHECK(mien::load_weights(*loaded, path).topology_matches);
+    CHECK(snapshot(*loaded) == snapshot(*first));
+#else
+    MESSAGE("no RLIMIT_FSIZE on this system");
+#endif
 }

@@ -130,6 +130,7 @@ load_result decode_checkpoint(Net& net, Optimizer& optimizer, random_generator& 
         }
         fail("%s: checkpoint lacks optimizer tensor %s", source, name);
     });
+    detail::check_finite(file, bytes, source);  // network and optimizer tensors alike
     detail::apply_network(file, model, bytes, net);
     detail::for_each_moment(optimizer, [&](char const* name, auto& values) {
         for (auto const& t : file.tensors)

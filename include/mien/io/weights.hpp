@@ -281,6 +281,23 @@ load_result match_network(parsed_file const& file, std::vector<named_tensor> con
     return result;
 }
 
+// A weights file holds finite numbers only. NaN or infinity in a tensor means a diverged run
+// wrote it or it was damaged before its checksum was computed; loaded, it would make every
+// prediction NaN far from the cause, so the load is refused here, naming the tensor. The test
+// is on the bits (exponent all ones), which -ffast-math cannot fold away as it may isfinite().
+inline void check_finite(parsed_file const& file, std::span<std::byte const> bytes, char const* source) {
+    for (auto const& t : file.tensors) {
+        byte_reader r(bytes, t.data_at);
+        for (std::size_t i = 0; i < t.count; ++i) {
+            std::uint32_t const bits = r.u32();
+            if ((bits & 0x7F800000u) != 0x7F800000u) continue;
+            char const* const what = (bits & 0x007FFFFFu) != 0 ? "NaN" : (bits >> 31) != 0 ? "-inf" : "+inf";
+            fail("%s: %s: value %zu of %zu is %s (a weights file must hold finite numbers)", source, t.name.c_str(), i,
+                 t.count, what);
+        }
+    }
+}
+
 // Reads count float32 values at `at` into out (converting to T).
 template <class T>
 void read_values(std::span<std::byte const> bytes, std::size_t at, std::size_t count, T* out) {
@@ -322,6 +339,7 @@ load_result decode_weights(Net& net, std::span<std::byte const> bytes, char cons
     detail::parsed_file const file = detail::parse_file(bytes, source);
     auto const model = named_tensors(net);
     load_result result = detail::match_network<Net>(file, model, source, policy);
+    detail::check_finite(file, bytes, source);
     detail::apply_network(file, model, bytes, net);
     return result;
 }
