@@ -17,7 +17,7 @@
 // subject independence) before anything is trained.
 //
 // Each fold starts from a fresh copy of the --init weights and is fine-tuned on the fold's
-// training part with mien-train's epoch loop (common/train_epoch.hpp: Adam, one-cycle or
+// training part with mien-train's epoch loop (mien/train/epoch.hpp: Adam, one-cycle or
 // constant rate, seeded augmentation); the weights after the last epoch are tested. Nothing is
 // chosen by test accuracy. --validate is the recipe check: each selected fold's *training* part
 // is split again (by subject for the subject protocols, stratified for random-kfold), the
@@ -55,16 +55,26 @@
 #include <mien/data/labels.hpp>
 #include <mien/io/weights.hpp>
 #include <mien/mien.hpp>
+#include <mien/train/evaluate.hpp>
+#include <mien/train/metrics.hpp>
+#include <mien/train/epoch.hpp>
 
 #include "common/confusion_image.hpp"
 #include "common/balance_flags.hpp"
-#include "common/evaluate.hpp"
-#include "common/metrics.hpp"
-#include "common/train_epoch.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using mien::evaluation;
+using mien::report_from_confusion;
+using mien::classification_report;
+using mien::epoch_options;
+using mien::epoch_result;
+using mien::batches_per_epoch;
+using mien::train_epoch;
+using mien::evaluate;
+using mien::batch_seed;
 
 struct config {
     std::string data, format = "auto", protocol, init, model = "paper", schedule = "onecycle", contempt = "drop", out;

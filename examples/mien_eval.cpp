@@ -35,14 +35,18 @@
 #include <mien/data/labels.hpp>
 #include <mien/io/weights.hpp>
 #include <mien/mien.hpp>
+#include <mien/train/evaluate.hpp>
+#include <mien/train/metrics.hpp>
 
 #include "common/confusion_image.hpp"
-#include "common/evaluate.hpp"
-#include "common/metrics.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
+
+using mien::evaluation;
+using mien::report_from_confusion;
+using mien::classification_report;
 
 struct config {
     std::string weights, data, split, model = "auto", format = "auto", contempt = "drop", out;

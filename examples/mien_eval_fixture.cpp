@@ -7,6 +7,11 @@
 //                                 6 subjects x 7 folders, contempt included, x 2 frames),
 //                               DIR/jaffe/<subject>.<expr>1.<id>.tiff (JAFFE names: 3 subjects x
 //                                 7 expressions, 64x64, no face in them: centre-cropped)
+//                               DIR/fer/{train,val}/<label>/face_<i>.png (the faces again, as
+//                                 FER2013's split folders) and DIR/ferplus/ (FER+ vote CSVs for
+//                                 them: 7 votes for the folder's class, 3 for the next one;
+//                                 face_2 of each val folder gets 5 and 5, no majority)
+//                               DIR/fast8.mien (the fast model with 8 outputs, seed 1)
 //
 // The faces are seeded noise: the tests check the programs' plumbing (mien-eval, mien-crossval)
 // and their JSON, not accuracy.
@@ -79,10 +84,42 @@ int main(int argc, char** argv) {
         for (char const* subject : {"AA", "BB", "CC"})
             for (char const* code : codes)
                 write_noise(dir / "jaffe" / (std::string(subject) + "." + code + "1." + std::to_string(id++) + ".tiff"), 64, rng);
+        // FER2013 folders and FER+ votes: FER+ column of each FER2013 class (angry ... neutral).
+        int const ferplus_column[] = {4, 5, 6, 1, 3, 2, 0};
+        fs::create_directories(dir / "ferplus");
+        std::ofstream votes(dir / "ferplus" / "fer2013new.csv"), mapping(dir / "ferplus" / "fer2013new_to_fer2013_files.csv");
+        votes << "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF\n";
+        mapping << "csv_row,usage,ferplus_image_name,label,file,rmse,near_duplicate,label_ambiguous\n";
+        int row = 0;
+        for (char const* split : {"train", "val"})
+            for (std::size_t label = 0; label < mien::expression_count; ++label) {
+                std::string const name(mien::expression_names[label]);
+                fs::create_directories(dir / "fer" / split / name);
+                for (int i = 0; i < 3; ++i) {
+                    std::string const file = std::string(split) + "/" + name + "/face_" + std::to_string(i) + ".png";
+                    fs::copy_file(dir / "faces" / name / ("face_" + std::to_string(i) + ".png"), dir / "fer" / file,
+                                  fs::copy_options::overwrite_existing);
+                    int counts[10] = {};
+                    bool const tie = std::string(split) == "val" && i == 2;
+                    counts[ferplus_column[label]] = tie ? 5 : 7;
+                    counts[(ferplus_column[label] + 1) % 8] += tie ? 5 : 3;
+                    char image[32];
+                    std::snprintf(image, sizeof image, "fer%07d.png", row);
+                    char const* usage = std::string(split) == "train" ? "Training" : "PublicTest";
+                    votes << usage << ',' << image;
+                    for (int c : counts) votes << ',' << c;
+                    votes << '\n';
+                    mapping << row << ',' << usage << ',' << image << ',' << name << ',' << file << ",0.0,0,0\n";
+                    ++row;
+                }
+            }
         auto net = std::make_unique<mien::models::fast>();
         net->init(1);
         mien::save_weights(*net, dir / "fast.mien", {{"purpose", "mien-eval test fixture (untrained)"}});
-        std::printf("wrote %s/{faces/, faces.csv, fast.mien, ckplus/, jaffe/}\n", dir.string().c_str());
+        auto net8 = std::make_unique<mien::models::paper<16, 32, 64, 32, 64, 8>>();
+        net8->init(1);
+        mien::save_weights(*net8, dir / "fast8.mien", {{"purpose", "mien-eval test fixture (untrained, 8 classes)"}});
+        std::printf("wrote %s/{faces/, faces.csv, fast.mien, fast8.mien, ckplus/, jaffe/, fer/, ferplus/}\n", dir.string().c_str());
         return 0;
     } catch (std::exception const& e) {
         std::fprintf(stderr, "mien-eval-fixture: %s\n", e.what());

@@ -8,10 +8,25 @@
 // (<out>/log.csv). Ctrl-C saves the checkpoint and exits; `--resume` continues from it. A NaN
 // loss stops the run and leaves the last good files in place.
 //
+// Targets beyond the folder's labels (mien/train/targets.hpp, distill.hpp):
+//   --soft-targets ferplus --soft-weight W   (1 - W) one-hot + W the face's FER+ vote distribution
+//                                            over the 7 FER2013 classes (faces without one keep
+//                                            the one-hot); ../shared/data/ferplus (--ferplus);
+//   --teacher A.mien[,B.mien] --teacher-model paper|fast --distill-weight W --temperature T
+//                                            knowledge distillation: (1 - W) target + W the mean of
+//                                            the teachers' softmax(z / T) on the same augmented
+//                                            (and mixed) batch the student sees;
+//   --labels ferplus --protocol majority|probability|crossentropy
+//                                            an 8-output model on the FER+ classes (FER2013 images
+//                                            labelled by the FER+ votes), validated on FER+
+//                                            PublicTest under majority, as the FER+ paper reports.
+// These flags, and the teachers' file contents, are recorded in the checkpoint and checked by
+// --resume: a resumed run with other targets would silently be another experiment.
+//
 // Determinism: every batch draws its shuffle position, augmentation and dropout from
 // generators seeded by (seed, epoch, batch), and the gradient sum over threads has a fixed
 // order, so a seed and a thread count give the same weights on every run (and on resume); the
-// epoch loop is common/train_epoch.hpp, shared with mien-crossval.
+// epoch loop is the library's (mien/train/epoch.hpp), shared with mien-crossval.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,17 +45,20 @@
 #include <CLI/CLI.hpp>
 
 #include <mien/data/augment.hpp>
+#include <mien/data/ferplus.hpp>
+#include <mien/data/ferplus_folder.hpp>
 #include <mien/data/image_folder.hpp>
 #include <mien/io/checkpoint.hpp>
 #include <mien/io/npz.hpp>
 #include <mien/io/weights.hpp>
 #include <mien/mien.hpp>
-#include <mien/train/schedule.hpp>
+#include <mien/train/distill.hpp>
+#include <mien/train/epoch.hpp>
+#include <mien/train/evaluate.hpp>
+#include <mien/train/targets.hpp>
 
 #include "common/balance_flags.hpp"
-#include "common/evaluate.hpp"
 #include "common/progress.hpp"
-#include "common/train_epoch.hpp"
 
 namespace fs = std::filesystem;
 
@@ -52,6 +70,11 @@ extern "C" void on_sigint(int) { interrupted = true; }
 struct config {
     std::string data, train_split = "train", val_split = "val", model = "paper", out = "runs/train";
     std::string init, schedule = "onecycle";
+    std::string labels = "fer2013", protocol = "majority", soft_targets = "none", ferplus;
+    double soft_weight = 0.5;
+    std::vector<std::string> teachers;
+    std::string teacher_model = "paper";
+    double distill_weight = 0.5, temperature = 4.0;
     int epochs = 30, batch = 32, threads = 2;
     double lr = 3e-3, dropout = 0.2, label_smoothing = 0.0, weight_decay = 0.0;
     std::uint64_t seed = 1;
@@ -61,15 +84,128 @@ struct config {
     std::vector<double> dropout_search;
 };
 
+// FNV-1a of a file's bytes: --resume checks that the teachers are the same files.
+std::string file_hash(std::string const& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) mien::fail("cannot open %s", path.c_str());
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0)
+        for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ std::uint8_t(buffer[i])) * 0x100000001b3ull;
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
+    return text;
+}
+
+std::string number(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.17g", v);
+    return text;
+}
+
+// What decides the targets of a run: stored in every checkpoint and compared on --resume.
+// Checkpoints written before these keys existed hold plain runs, which the defaults describe.
+mien::file_metadata target_settings(config const& c) {
+    mien::file_metadata m{{"labels", c.labels}, {"soft_targets", c.soft_targets}, {"teachers", ""}};
+    if (c.labels == "ferplus") m["protocol"] = c.protocol;
+    if (c.soft_targets != "none") m["soft_weight"] = number(c.soft_weight);
+    if (!c.teachers.empty()) {
+        std::string files, hashes;
+        for (auto const& t : c.teachers) {
+            files += (files.empty() ? "" : ",") + t;
+            hashes += (hashes.empty() ? "" : ",") + file_hash(t);
+        }
+        m["teachers"] = files;
+        m["teacher_hashes"] = hashes;
+        m["teacher_model"] = c.teacher_model;
+        m["distill_weight"] = number(c.distill_weight);
+        m["temperature"] = number(c.temperature);
+    }
+    return m;
+}
+
+void check_resume_settings(mien::file_metadata const& stored, config const& c, fs::path const& checkpoint) {
+    mien::file_metadata const now = target_settings(c);
+    auto value = [](mien::file_metadata const& m, std::string const& key) -> std::string {
+        auto const it = m.find(key);
+        if (it != m.end()) return it->second;
+        if (key == "labels") return "fer2013";
+        if (key == "soft_targets") return "none";
+        return "";
+    };
+    for (char const* key : {"labels", "protocol", "soft_targets", "soft_weight", "teachers", "teacher_hashes", "teacher_model",
+                            "distill_weight", "temperature"})
+        if (value(stored, key) != value(now, key))
+            mien::fail("--resume: %s was trained with %s '%s', this run asks for '%s'; resume with the same flags "
+                       "(or start another --out)", checkpoint.string().c_str(), key, value(stored, key).c_str(),
+                       value(now, key).c_str());
+}
+
+std::string usage_of(std::string const& split) {
+    if (split == "train") return "Training";
+    if (split == "val") return "PublicTest";
+    mien::fail("--labels ferplus: split '%s' has no FER+ usage (expected train or val)", split.c_str());
+}
+
+// The teachers as a target function for the epoch loop (they must have the student's classes).
+template <class Teacher>
+mien::teacher_function make_teachers(config const& c, std::unique_ptr<mien::teacher_ensemble<Teacher>>& keep) {
+    keep = std::make_unique<mien::teacher_ensemble<Teacher>>(c.temperature, std::size_t(c.threads));
+    for (auto const& t : c.teachers) {
+        try {
+            keep->add(t);
+        } catch (mien::error const& e) {
+            mien::fail("--teacher %s (as the %s model): %s", t.c_str(), c.teacher_model.c_str(), e.what());
+        }
+    }
+    return keep->function();
+}
+
+// Net's topology with the widths of `name` (paper or fast) and Net's number of classes.
+template <std::size_t K>
+using paper_k = mien::models::paper<32, 64, 128, 64, 128, K>;
+template <std::size_t K>
+using fast_k = mien::models::paper<16, 32, 64, 32, 64, K>;
+
 template <class Net, std::size_t B>
 int train(config const& c) {
     using trainer_t = mien::trainer<Net, B, mien::adam, 2>;
+    constexpr std::size_t K = Net::outputs;
     fs::create_directories(c.out);
     std::fprintf(stderr, "loading %s/{%s,%s} ...\n", c.data.c_str(), c.train_split.c_str(), c.val_split.c_str());
-    mien::dataset const train_set = mien::load_image_folder(fs::path(c.data) / c.train_split);
-    mien::dataset const val_set = mien::load_image_folder(fs::path(c.data) / c.val_split);
-    std::fprintf(stderr, "train %zu faces, val %zu faces; model %s (%zu params, %zu MACs), batch %zu, %d threads\n",
-                 train_set.size(), val_set.size(), c.model.c_str(), Net::params, Net::macs, B, c.threads);
+    mien::dataset train_set, val_set;
+    mien::soft_targets soft;
+    bool draw_labels = false;
+    double soft_weight = 0;
+    if (c.labels == "ferplus") {
+        auto const votes = mien::load_ferplus_votes(c.ferplus);
+        auto const protocol = mien::parse_ferplus_protocol(c.protocol);
+        auto train_fp = mien::load_ferplus_folder(c.data, votes, usage_of(c.train_split), protocol);
+        auto val_fp = mien::load_ferplus_folder(c.data, votes, usage_of(c.val_split), mien::ferplus_protocol::majority);
+        std::fprintf(stderr, "FER+ labels: train %zu of %zu faces kept by %s, val %zu of %zu kept by majority\n",
+                     train_fp.faces.size(), train_fp.mapped, c.protocol.c_str(), val_fp.faces.size(), val_fp.mapped);
+        if (protocol != mien::ferplus_protocol::majority) {
+            soft = mien::soft_targets::from(train_fp.targets);
+            soft_weight = 1.0;
+            draw_labels = protocol == mien::ferplus_protocol::probability;
+        }
+        train_set = std::move(train_fp.faces);
+        val_set = std::move(val_fp.faces);
+    } else {
+        train_set = mien::load_image_folder(fs::path(c.data) / c.train_split);
+        val_set = mien::load_image_folder(fs::path(c.data) / c.val_split);
+        if (c.soft_targets == "ferplus") {
+            auto const votes = mien::load_ferplus_votes(c.ferplus);
+            std::size_t found = 0;
+            soft = mien::soft_targets::from(mien::fer2013_soft_targets(train_set, c.data, votes, &found));
+            soft_weight = c.soft_weight;
+            std::fprintf(stderr, "FER+ soft targets (weight %.3g) for %zu of %zu training faces; the others keep their one-hot\n",
+                         c.soft_weight, found, train_set.size());
+            if (found == 0) mien::fail("--soft-targets ferplus: no training face under %s has FER+ votes", c.data.c_str());
+        }
+    }
+    std::fprintf(stderr, "train %zu faces, val %zu faces; model %s (%zu params, %zu MACs, %zu classes), batch %zu, %d threads\n",
+                 train_set.size(), val_set.size(), c.model.c_str(), Net::params, Net::macs, K, B, c.threads);
 
     auto net = std::make_unique<Net>();
     net->init(c.seed);
@@ -81,14 +217,25 @@ int train(config const& c) {
     auto tr = std::make_unique<trainer_t>(*net, opt, c.seed, std::size_t(c.threads));
     std::fprintf(stderr, "%s\n", c.balance.apply(*tr, train_set).c_str());
 
-    std::size_t const steps_per_epoch = batches_per_epoch<trainer_t>(train_set);
+    std::unique_ptr<mien::teacher_ensemble<paper_k<K>>> paper_teachers;
+    std::unique_ptr<mien::teacher_ensemble<fast_k<K>>> fast_teachers;
+    mien::teacher_function teacher;
+    if (!c.teachers.empty()) {
+        teacher = c.teacher_model == "paper" ? make_teachers(c, paper_teachers) : make_teachers(c, fast_teachers);
+        std::fprintf(stderr, "distilling from %zu %s teacher(s) at temperature %.3g, weight %.3g\n", c.teachers.size(),
+                     c.teacher_model.c_str(), c.temperature, c.distill_weight);
+    }
+
+    std::size_t const steps_per_epoch = mien::batches_per_epoch<trainer_t>(train_set);
     std::size_t const total_steps = steps_per_epoch * std::size_t(c.epochs);
     std::size_t start_epoch = 0, start_batch = 0;
     double best_accuracy = -1;
     fs::path const checkpoint = fs::path(c.out) / "last.ckpt", best = fs::path(c.out) / "best.mien";
     fs::path const log_path = fs::path(c.out) / "log.csv";
+    mien::file_metadata const settings = target_settings(c);
     if (c.resume && fs::exists(checkpoint)) {
         auto const meta = mien::load_checkpoint(*tr, checkpoint).metadata;
+        check_resume_settings(meta, c, checkpoint);
         start_epoch = std::stoul(meta.at("epoch"));
         start_batch = std::stoul(meta.at("batch"));
         best_accuracy = std::stod(meta.at("best_accuracy"));
@@ -98,19 +245,20 @@ int train(config const& c) {
         std::ofstream(log_path) << "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n";
     }
     auto save_checkpoint = [&](std::size_t epoch, std::size_t batch) {
-        mien::save_checkpoint(*tr, checkpoint,
-                              {{"epoch", std::to_string(epoch)},
-                               {"batch", std::to_string(batch)},
-                               {"best_accuracy", std::to_string(best_accuracy)},
-                               {"model", c.model},
-                               {"seed", std::to_string(c.seed)}});
+        mien::file_metadata meta = settings;
+        meta["epoch"] = std::to_string(epoch);
+        meta["batch"] = std::to_string(batch);
+        meta["best_accuracy"] = std::to_string(best_accuracy);
+        meta["model"] = c.model;
+        meta["seed"] = std::to_string(c.seed);
+        mien::save_checkpoint(*tr, checkpoint, meta);
     };
 
     mien::augment_options const aug = c.augment ? c.aug : mien::augment_options::none();
     for (std::size_t epoch = start_epoch; epoch < std::size_t(c.epochs); ++epoch) {
         auto const started = std::chrono::steady_clock::now();
         progress bar(steps_per_epoch, "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs));
-        epoch_options eo;
+        mien::epoch_options eo;
         eo.seed = c.seed;
         eo.epoch = epoch;
         eo.first_batch = epoch == start_epoch ? start_batch : 0;
@@ -120,28 +268,38 @@ int train(config const& c) {
         eo.label_smoothing = c.label_smoothing;
         eo.mixup_alpha = c.balance.mixup;
         eo.augment = aug;
-        epoch_result const er = train_epoch(*tr, train_set, eo, &interrupted, &bar);
-        if (er.status == epoch_result::interrupted) {
+        if (soft.size()) {
+            eo.soft = &soft;
+            eo.soft_weight = soft_weight;
+            eo.draw_labels = draw_labels;
+        }
+        eo.teacher = teacher;
+        eo.teacher_weight = c.distill_weight;
+        mien::epoch_result const er = mien::train_epoch(
+            *tr, train_set, eo, &interrupted, [&bar](std::size_t done, double loss, double accuracy) { bar.update(done, loss, accuracy); });
+        if (er.status == mien::epoch_result::interrupted) {
             save_checkpoint(epoch, er.batch);
             std::fprintf(stderr, "\ninterrupted: checkpoint saved to %s (continue with --resume)\n",
                          checkpoint.string().c_str());
             return 130;
         }
-        if (er.status == epoch_result::not_finite) {
+        if (er.status == mien::epoch_result::not_finite) {
             std::fprintf(stderr, "\nloss is %f at epoch %zu, batch %zu: stopping. The last good weights are in %s "
                                  "and %s.\n", er.loss, epoch + 1, er.batch, best.string().c_str(), checkpoint.string().c_str());
             return 3;
         }
         bar.finish();
-        auto const val = evaluate(*tr, val_set, c.flip_test);
+        auto const val = mien::evaluate(*tr, val_set, c.flip_test);
         double const seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         double const lr_now = tr->optimizer().learning_rate();
         bool const improved = val.accuracy > best_accuracy;
         if (improved) {
             best_accuracy = val.accuracy;
-            mien::save_weights(*net, best, {{"epoch", std::to_string(epoch + 1)},
-                                            {"val_accuracy", std::to_string(val.accuracy)},
-                                            {"seed", std::to_string(c.seed)}});
+            mien::file_metadata meta = settings;
+            meta["epoch"] = std::to_string(epoch + 1);
+            meta["val_accuracy"] = std::to_string(val.accuracy);
+            meta["seed"] = std::to_string(c.seed);
+            mien::save_weights(*net, best, meta);
             mien::save_npz(*net, fs::path(c.out) / "best.npz");  // the same weights for NumPy / PyTorch
         }
         save_checkpoint(epoch + 1, 0);
@@ -166,9 +324,24 @@ int train_batch(config const& c) {
     }
 }
 
+// Flags that do not combine, refused before any data is loaded.
+void check_flags(config const& c) {
+    bool const soft = c.soft_targets != "none" || !c.teachers.empty() || (c.labels == "ferplus" && c.protocol != "majority");
+    if (soft && c.balance.class_weights != "none")
+        mien::fail("--class-weights %s does not combine with soft targets (--soft-targets, --teacher, --protocol probability "
+                   "or crossentropy): they carry no class weight", c.balance.class_weights.c_str());
+    if (c.labels == "ferplus" && c.soft_targets != "none")
+        mien::fail("--soft-targets %s is for the 7 FER2013 classes; with --labels ferplus use --protocol probability or "
+                   "crossentropy", c.soft_targets.c_str());
+    for (auto const& t : c.teachers)
+        if (!fs::is_regular_file(t)) mien::fail("--teacher: %s is not a file", t.c_str());
+}
+
 int run(config const& c) {
-    if (c.model == "paper") return train_batch<mien::models::paper<>>(c);
-    if (c.model == "fast") return train_batch<mien::models::fast>(c);
+    check_flags(c);
+    bool const ferplus = c.labels == "ferplus";
+    if (c.model == "paper") return ferplus ? train_batch<paper_k<8>>(c) : train_batch<paper_k<7>>(c);
+    if (c.model == "fast") return ferplus ? train_batch<fast_k<8>>(c) : train_batch<fast_k<7>>(c);
     std::fprintf(stderr, "mien-train: --model must be paper or fast (found %s)\n", c.model.c_str());
     return 2;
 }
@@ -179,6 +352,7 @@ int main(int argc, char** argv) {
     config c;
     char const* env = std::getenv("MIEN_DATA");
     c.data = (fs::path(env ? env : "../shared/data") / "fer2013").string();
+    c.ferplus = (fs::path(env ? env : "../shared/data") / "ferplus").string();
     CLI::App app{"mien-train: train a mien facial-expression network"};
     app.add_option("--data", c.data, "data set root holding <split>/<label>/<image>")->capture_default_str();
     app.add_option("--train-split", c.train_split, "training split folder")->capture_default_str();
@@ -203,6 +377,23 @@ int main(int argc, char** argv) {
     app.add_option("--max-rotation", c.aug.max_rotation, "augmentation: rotation in degrees")->capture_default_str();
     app.add_flag("--flip-test", c.flip_test, "average predictions of each face and its mirror image when validating");
     c.balance.add_to(app);
+    app.add_option("--labels", c.labels, "fer2013 (7 classes, the folder names) or ferplus (8 classes from the FER+ votes)")
+        ->capture_default_str()->check(CLI::IsMember({"fer2013", "ferplus"}));
+    app.add_option("--protocol", c.protocol, "--labels ferplus: majority, probability (a label drawn from the votes every "
+                                             "epoch) or crossentropy (the vote distribution as target)")
+        ->capture_default_str()->check(CLI::IsMember({"majority", "probability", "crossentropy"}));
+    app.add_option("--soft-targets", c.soft_targets, "none, or ferplus: blend each face's FER+ vote distribution into its target")
+        ->capture_default_str()->check(CLI::IsMember({"none", "ferplus"}));
+    app.add_option("--soft-weight", c.soft_weight, "weight W of the soft target: (1 - W) one-hot + W soft")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    app.add_option("--ferplus", c.ferplus, "folder of fer2013new.csv and fer2013new_to_fer2013_files.csv")->capture_default_str();
+    app.add_option("--teacher", c.teachers, "teacher weights for distillation (comma-separated for an ensemble)")->delimiter(',');
+    app.add_option("--teacher-model", c.teacher_model, "the teachers' network: paper or fast")
+        ->capture_default_str()->check(CLI::IsMember({"paper", "fast"}));
+    app.add_option("--distill-weight", c.distill_weight, "weight W of the teachers: (1 - W) target + W teachers")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    app.add_option("--temperature", c.temperature, "distillation temperature T (teachers' softmax(z / T))")
+        ->capture_default_str()->check(CLI::Range(0.05, 100.0));
     CLI11_PARSE(app, argc, argv);
     std::signal(SIGINT, on_sigint);
     try {

@@ -1,8 +1,11 @@
-// examples/common/metrics.hpp: precision, recall, F1 from a confusion matrix, and macro
+// mien/train/metrics.hpp: precision, recall, F1 from a confusion matrix, and macro
 // averages over the classes that occur (the programs' per-class reports rest on it).
-#include "../../examples/common/metrics.hpp"
+#include <mien/train/metrics.hpp>
 
 #include <doctest/doctest.h>
+
+using mien::classification_report;
+using mien::report_from_confusion;
 
 TEST_CASE("metrics: per-class figures and averages from a hand-made confusion matrix") {
     // truth x predicted; class 2 never occurs (no face, never predicted), like CK+'s neutral.

@@ -1,6 +1,6 @@
-// examples/common/metrics.hpp -- per-class precision, recall and F1 from a confusion matrix.
+// mien/train/metrics.hpp -- per-class precision, recall and F1 from a confusion matrix.
 //
-// confusion[true][predicted] counts, as evaluate() (evaluate.hpp) returns them. A class never
+// confusion[true][predicted] counts, as mien::evaluate() (evaluate.hpp) returns them. A class never
 // predicted has precision 0, a class with no sample recall 0, and F1 0 when both are 0 (the
 // scikit-learn convention with zero_division=0). Macro averages weigh equally the classes that
 // occur, as truth or as prediction (scikit-learn's default labels: CK+ without contempt has no
@@ -10,6 +10,8 @@
 
 #include <cstddef>
 #include <vector>
+
+namespace mien {
 
 struct class_metrics {
     double precision = 0, recall = 0, f1 = 0;
@@ -57,3 +59,5 @@ inline classification_report report_from_confusion(std::vector<std::vector<std::
     }
     return r;
 }
+
+}  // namespace mien

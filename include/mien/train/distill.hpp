@@ -1,0 +1,100 @@
+// mien/train/distill.hpp -- knowledge distillation: an ensemble of trained teachers as targets.
+//
+//   mien::teacher_ensemble<mien::models::paper<>> teachers(4.0);            // temperature T
+//   teachers.add("runs/a/best.mien");  teachers.add("runs/b/best.mien");
+//   eo.teacher = teachers.function();  eo.teacher_weight = 0.7;             // epoch.hpp
+//
+// The teachers' target for a face is the mean over teachers of softmax(z / T), z a teacher's
+// logits, in inference mode (running batch-norm statistics, no dropout). The epoch loop blends
+// it into the student's target, (1 - W) hard + W teacher, and trains the student with its
+// ordinary softmax at temperature 1 (trainer::step_soft). On the temperature-squared factor of
+// Hinton et al. (2015): it compensates the 1 / T that a student softened at T puts on its own
+// gradient (d/dz of CE(q_T, softmax(z / T)) is (p_T - q_T) / T, on a T^2-scaled loss T (p_T -
+// q_T)). Here the student is not softened: the gradient of the blended loss is (1 - W)(p - y) +
+// W (p - q_T), both terms at the same scale whatever T is, so no T^2 factor is needed and W is
+// the teacher's share of the gradient as written. T only flattens the teachers' distribution.
+//
+// softmax(z / T) is computed from the teachers' probabilities p = softmax(z) as p^(1/T),
+// renormalised (log p = z - logsumexp(z)); a probability that underflowed below 1e-30 is taken
+// as 1e-30, which only matters for classes the teacher rules out anyway.
+//
+// Teachers load with topology_check::exact: distilling from a file that only matches by
+// shapes would teach whatever that other network computes.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "../core/error.hpp"
+#include "../io/weights.hpp"
+#include "epoch.hpp"
+#include "optimizer.hpp"
+#include "trainer.hpp"
+
+namespace mien {
+
+// Net: the teachers' network type (all teachers share it); Chunk: images per inference call.
+template <class Net, std::size_t Chunk = 16, std::size_t Threads = 2>
+class teacher_ensemble {
+public:
+    static constexpr std::size_t inputs = Net::inputs, outputs = Net::outputs;
+
+    explicit teacher_ensemble(double temperature, std::size_t threads = Threads) : temperature_(temperature), threads_(threads) {
+        if (!(temperature > 0) || !std::isfinite(temperature))
+            fail("teacher_ensemble: temperature %g; expected a positive number", temperature);
+    }
+
+    // Loads one teacher's weights (exact topology).
+    void add(std::filesystem::path const& weights) {
+        auto net = std::make_unique<Net>();
+        load_weights(*net, weights, topology_check::exact);
+        runners_.push_back(std::make_unique<runner>(*net, typename runner::optimizer_type::options{}, 1, threads_));
+        nets_.push_back(std::move(net));
+    }
+    std::size_t size() const { return nets_.size(); }
+    double temperature() const { return temperature_; }
+
+    // n x outputs softened, averaged probabilities for n images (n x inputs values).
+    void soften(std::span<float const> images, std::size_t n, float* out) {
+        if (nets_.empty()) fail("teacher_ensemble: no teacher loaded");
+        if (images.size() != n * inputs)
+            fail("teacher_ensemble: %zu input values for %zu images of %zu values", images.size(), n, inputs);
+        std::fill(out, out + n * outputs, 0.0f);
+        double const share = 1.0 / double(nets_.size());
+        std::vector<double> row(outputs);
+        for (auto& r : runners_)
+            for (std::size_t first = 0; first < n; first += Chunk) {
+                std::size_t const m = std::min(Chunk, n - first);
+                auto const p = r->predict_batch(images.subspan(first * inputs, m * inputs));
+                for (std::size_t s = 0; s < m; ++s) {
+                    double top = -1e300, sum = 0;
+                    for (std::size_t k = 0; k < outputs; ++k) {
+                        row[k] = std::log(std::max(double(p[s * outputs + k]), 1e-30)) / temperature_;
+                        top = std::max(top, row[k]);
+                    }
+                    for (std::size_t k = 0; k < outputs; ++k) sum += row[k] = std::exp(row[k] - top);
+                    for (std::size_t k = 0; k < outputs; ++k) out[(first + s) * outputs + k] += float(share * row[k] / sum);
+                }
+            }
+    }
+
+    // For epoch_options::teacher (the ensemble must outlive the function).
+    teacher_function function() {
+        return [this](std::span<float const> images, std::size_t n, float* out) { soften(images, n, out); };
+    }
+
+private:
+    using runner = trainer<Net, Chunk, adam, Threads>;
+    double temperature_;
+    std::size_t threads_;
+    std::vector<std::unique_ptr<Net>> nets_;
+    std::vector<std::unique_ptr<runner>> runners_;
+};
+
+}  // namespace mien
