@@ -287,7 +287,7 @@ public:
     }
 
     // Every `every`-th frame of a video: per face one record (frame, time, box, probabilities,
-    // top emotion). progress(done, total) is called after each analysed frame (with the GIL).
+    // top emotion). progress(done, total) is called after each frame read (with the GIL).
     py::list analyze_video(std::string const& path, std::size_t every, std::size_t max_frames, py::object progress) {
         if (every == 0) throw py::value_error("analyze_video: every must be at least 1");
         cv::VideoCapture video;
@@ -312,8 +312,7 @@ public:
                     analysed = true;
                 }
             }
-            if (!analysed) continue;
-            for (std::size_t j = 0; j < faces.size(); ++j) {
+            for (std::size_t j = 0; analysed && j < faces.size(); ++j) {
                 auto const& f = faces[j];
                 py::dict r;
                 r["frame"] = index;
