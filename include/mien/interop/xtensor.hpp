@@ -1,0 +1,149 @@
+// mien/interop/xtensor.hpp -- mien networks with xtensor: predict from any xtensor expression,
+// probabilities as xt::xtensor, parameter and state tensors as writable xtensor adaptors.
+//
+//   #include <mien/interop/xtensor.hpp>                  // CMake: link mien::xtensor
+//   xt::xtensor<float, 4> faces = ...;                    // (N, 48, 48, 1), pixels / 255
+//   xt::xtensor<float, 2> p = mien::xtensor::predict(net, faces);       // (N, 7)
+//   auto w = mien::xtensor::tensor<4>(net, "00.conv2d.weight");         // (3, 3, 1, 32), writable
+//   w(1, 1, 0, 5) = 0.5f;                                 // writes net.parameters() itself
+//
+// predict takes any expression (lazy ones too, e.g. `images / 255.0f`) of shape (H, W, C),
+// (N, H, W, C), or, for one-channel networks, (H, W) and (N, H, W); it is evaluated once into a
+// row-major buffer of the network's scalar type, then each face goes through net.predict. One
+// face gives a (1, K) result, so the result is always (N, K).
+//
+// tensor<Rank>(net, name) adapts the network's own memory (no copy): the rank is a template
+// argument, so the adaptor is an xt::xtensor_adaptor with a fixed rank, and its shape is the
+// tensor's (docs/WEIGHTS_FORMAT.md lists them: conv2d weight (K, K, Cin, F), dense weight
+// (In, Out), ...). A wrong name or rank fails naming what exists. for_each_tensor(net, f) visits
+// every tensor as (name, xt::xarray_adaptor) for code that does not know the ranks.
+//
+// This header is the only place mien includes xtensor: the core, the umbrella header and
+// embedded builds never need it (STYLE convention 13). Debian 12's xtensor 0.24 keeps its
+// headers flat (xtensor/xadapt.hpp); 0.26 moved them into subfolders: both are found below.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#if __has_include(<xtensor/containers/xadapt.hpp>)
+#include <xtensor/containers/xadapt.hpp>
+#include <xtensor/containers/xtensor.hpp>
+#else
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xtensor.hpp>
+#endif
+
+#include "../core/error.hpp"
+#include "../io/fingerprint.hpp"
+
+namespace mien::xtensor {
+
+namespace detail {
+
+inline std::string shape_text(std::span<std::size_t const> shape) {
+    std::string s = "(";
+    for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+// The number of faces in an expression of this shape, or fail naming the accepted shapes.
+template <class Net>
+std::size_t face_count(std::span<std::size_t const> shape) {
+    using S = typename Net::input_shape;
+    constexpr std::size_t H = S::height, W = S::width, C = S::channels;
+    auto const is = [&](std::initializer_list<std::size_t> want, std::size_t from) {
+        return std::equal(want.begin(), want.end(), shape.begin() + std::ptrdiff_t(from), shape.end());
+    };
+    if (shape.size() == 3 && is({H, W, C}, 0)) return 1;
+    if (shape.size() == 4 && is({H, W, C}, 1)) return shape[0];
+    if (C == 1 && shape.size() == 2 && is({H, W}, 0)) return 1;
+    if (C == 1 && shape.size() == 3 && is({H, W}, 1)) return shape[0];
+    std::string accepted = "(H, W, C) or (N, H, W, C)";
+    if constexpr (C == 1) accepted += ", (H, W) or (N, H, W)";
+    std::array<std::size_t, 3> const hwc{H, W, C};
+    fail("mien::xtensor::predict: expected faces of shape %s with (H, W, C) = %s, found %s", accepted.c_str(),
+         shape_text(hwc).c_str(), shape_text(shape).c_str());
+}
+
+template <class Net>
+named_tensor find_tensor(Net const& net, std::string_view name) {
+    auto const all = named_tensors(net);
+    for (auto const& t : all)
+        if (t.name == name) return t;
+    std::string names;
+    for (auto const& t : all) names += (names.empty() ? "" : ", ") + t.name;
+    fail("mien::xtensor::tensor: the network has no tensor '%.*s'; it has: %s", int(name.size()), name.data(), names.c_str());
+}
+
+template <class Net>
+auto* data_of(Net& net, tensor_info const& t) {
+    return (t.trainable ? net.parameters().data() : net.state().data()) + t.offset;
+}
+
+}  // namespace detail
+
+// Probabilities (N, K) for the faces of `faces` (see the header comment for the shapes).
+template <class Net, class E>
+::xt::xtensor<typename Net::scalar, 2> predict(Net& net, ::xt::xexpression<E> const& faces) {
+    using T = typename Net::scalar;
+    E const& e = faces.derived_cast();
+    std::vector<std::size_t> const shape(e.shape().begin(), e.shape().end());
+    std::size_t const n = detail::face_count<Net>(shape);
+    // One pass in row-major order evaluates any expression, whatever its layout or value type.
+    std::vector<T> buffer(n * Net::inputs);
+    std::size_t i = 0;
+    for (auto it = e.template begin<::xt::layout_type::row_major>(); it != e.template end<::xt::layout_type::row_major>(); ++it)
+        buffer[i++] = static_cast<T>(*it);
+    ::xt::xtensor<T, 2> out = ::xt::xtensor<T, 2>::from_shape({n, Net::outputs});
+    for (std::size_t f = 0; f < n; ++f) {
+        auto const& p = net.predict(std::span<T const, Net::inputs>(buffer.data() + f * Net::inputs, Net::inputs));
+        std::copy(p.begin(), p.end(), out.data() + f * Net::outputs);
+    }
+    return out;
+}
+
+// A writable view of the tensor `name` ("00.conv2d.weight") in the network's own memory, with
+// its shape; Rank must be the tensor's rank.
+template <std::size_t Rank, class Net>
+auto tensor(Net& net, std::string_view name) {
+    named_tensor const t = detail::find_tensor(net, name);
+    if (t.info.rank != Rank)
+        fail("mien::xtensor::tensor: %s has rank %zu (shape %s), not the %zu asked for", t.name.c_str(), t.info.rank,
+             detail::shape_text(std::span<std::size_t const>(t.info.dims.data(), t.info.rank)).c_str(), Rank);
+    std::array<std::size_t, Rank> shape{};
+    std::copy_n(t.info.dims.begin(), Rank, shape.begin());
+    return ::xt::adapt(detail::data_of(net, t.info), t.info.size(), ::xt::no_ownership(), shape);
+}
+
+// Read-only, for a const network.
+template <std::size_t Rank, class Net>
+auto tensor(Net const& net, std::string_view name) {
+    named_tensor const t = detail::find_tensor(net, name);
+    if (t.info.rank != Rank)
+        fail("mien::xtensor::tensor: %s has rank %zu (shape %s), not the %zu asked for", t.name.c_str(), t.info.rank,
+             detail::shape_text(std::span<std::size_t const>(t.info.dims.data(), t.info.rank)).c_str(), Rank);
+    std::array<std::size_t, Rank> shape{};
+    std::copy_n(t.info.dims.begin(), Rank, shape.begin());
+    using T = typename Net::scalar;
+    T const* data = (t.info.trainable ? net.parameters().data() : net.state().data()) + t.info.offset;
+    return ::xt::adapt(data, t.info.size(), ::xt::no_ownership(), shape);
+}
+
+// Calls f(name, adaptor) for every tensor of the network in file order; the adaptor is an
+// xt::xarray_adaptor (rank known at run time) over the network's memory, writable.
+template <class Net, class F>
+void for_each_tensor(Net& net, F&& f) {
+    for (auto const& t : named_tensors(net)) {
+        std::vector<std::size_t> const shape(t.info.dims.begin(), t.info.dims.begin() + std::ptrdiff_t(t.info.rank));
+        auto view = ::xt::adapt(detail::data_of(net, t.info), t.info.size(), ::xt::no_ownership(), shape);
+        f(std::string_view(t.name), view);
+    }
+}
+
+}  // namespace mien::xtensor
