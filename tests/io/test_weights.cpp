@@ -137,11 +137,11 @@ TEST_CASE("weights: a corrupted byte -> checksum mismatch, network unchanged") {
 TEST_CASE("weights: a truncated file -> truncation error naming the tensor") {
     auto a = make<fast>(1);
     auto bytes = mien::encode_weights(*a);
-    bytes.resize(5000);
+    bytes.resize(5064);  // 5000 + the 64 bytes of the mien.labels entry (the 7 default names)
     auto b = make<fast>(2);
     auto const before = snapshot(*b);
     std::string const message = error_of([&] { mien::decode_weights(*b, bytes, "cut.mien"); });
-    CHECK(message.find("cut.mien: truncated file: 5000 of ") != std::string::npos);
+    CHECK(message.find("cut.mien: truncated file: 5064 of ") != std::string::npos);
     CHECK(message.find("inside the data of tensor 10 (06.batch_norm.running_var)") != std::string::npos);
     CHECK(snapshot(*b) == before);
 
@@ -337,4 +337,42 @@ TEST_CASE("weights: a save that fills the disk (RLIMIT_FSIZE) fails with the rea
 #else
     MESSAGE("no RLIMIT_FSIZE on this system");
 #endif
+}
+
+TEST_CASE("weights: class names travel with the weights; files without them get the default of their output count") {
+    using fast8 = mien::models::paper<16, 32, 64, 32, 64, 8>;
+    auto a = make<fast>(1);
+    // Written by default: the FER2013 names for 7 outputs.
+    auto r = mien::decode_weights(*make<fast>(2), mien::encode_weights(*a), "a.mien");
+    CHECK(r.labels == std::vector<std::string>{"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"});
+    CHECK(r.metadata.count("mien.labels") == 0);  // reserved keys stay out of the user's metadata
+    // 8 outputs: FER+'s names by default, or the caller's.
+    auto e = make<fast8>(1);
+    CHECK(mien::decode_weights(*make<fast8>(2), mien::encode_weights(*e), "e.mien").labels ==
+          std::vector<std::string>{"neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"});
+    std::vector<std::string> const mine{"n", "h", "su", "sa", "an", "d", "f", "c"};
+    CHECK(mien::decode_weights(*make<fast8>(2), mien::encode_weights(*e, {}, mine), "e.mien").labels == mine);
+    // A file written before names were stored (no mien.labels) still loads, with the defaults.
+    std::vector<mien::detail::tensor_view<float>> tensors;
+    mien::detail::append_network(*a, tensors);
+    auto const old = mien::detail::encode_file(mien::detail::file_content::weights, mien::topology_fingerprint<fast>,
+                                               mien::topology_description<fast>(), {}, tensors);
+    CHECK(mien::decode_weights(*make<fast>(2), old, "old.mien").labels == r.labels);
+    // Bad names are refused on save, and a stored list of the wrong length on load.
+    std::vector<std::string> const seven_bad{"a", "b", "c,d", "e", "f", "g", "h"};
+    CHECK(error_of([&] { mien::encode_weights(*a, {}, seven_bad); }) ==
+          "save_weights: class name 2 'c,d' is empty or holds a comma or line break");
+    CHECK(error_of([&] { mien::encode_weights(*a, {}, mine); }) == "save_weights: 8 class names for a model with 7 outputs");
+    auto const three_names = mien::detail::encode_file(mien::detail::file_content::weights, mien::topology_fingerprint<fast>,
+                                                       mien::topology_description<fast>(), {{"mien.labels", "x\ny\nz"}}, tensors);
+    CHECK(error_of([&] { mien::decode_weights(*make<fast>(2), three_names, "three.mien"); }) ==
+          "three.mien: the file names 3 classes (mien.labels), the model has 7 outputs");
+}
+
+TEST_CASE("weights: the shipped models (written before class names were stored) load with FER2013's names") {
+    auto net = make<paper>(1);
+    auto const r = mien::load_weights(*net, std::filesystem::path(MIEN_SOURCE_DIR) / "models" / "paper.mien");
+    CHECK(r.labels.size() == 7);
+    CHECK(r.labels.front() == "angry");
+    CHECK(r.labels.back() == "neutral");
 }

@@ -45,14 +45,12 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../models/labels.hpp"
 #include "fer2013_csv.hpp"  // detail::split_commas, fer2013_usages
 
 namespace mien {
 
-// The FER+ classes, in the order of fer2013new.csv and of an 8-output FER+ model.
-inline constexpr std::size_t ferplus_class_count = 8;
-inline constexpr std::array<std::string_view, ferplus_class_count> ferplus_class_names{
-    "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"};
+// The FER+ classes (ferplus_class_names, models/labels.hpp) are in the order of fer2013new.csv.
 // The vote columns: the 8 classes, then unknown and NF (not a face).
 inline constexpr std::size_t ferplus_vote_count = 10;
 using ferplus_votes = std::array<std::uint8_t, ferplus_vote_count>;

@@ -1,18 +1,16 @@
-// mien/data/labels.hpp -- the seven expression classes, in FER2013 order.
+// mien/data/labels.hpp -- folder names of the seven expression classes, in FER2013 order.
 //
-// Folder data sets name their class folders with these words; a few common synonyms used by
-// other data sets (CK+'s "anger", "sadness", "happiness") map to the same classes.
+// Folder data sets name their class folders with the words of expression_names (defined with
+// the models' label sets, models/labels.hpp); a few common synonyms used by other data sets
+// (CK+'s "anger", "sadness", "happiness") map to the same classes.
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <string_view>
 
-namespace mien {
+#include "../models/labels.hpp"
 
-inline constexpr std::size_t expression_count = 7;
-inline constexpr std::array<std::string_view, expression_count> expression_names{
-    "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
+namespace mien {
 
 // The class index of a label word, or -1 when unknown.
 inline constexpr int expression_index(std::string_view word) {

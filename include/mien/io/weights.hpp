@@ -16,6 +16,11 @@
 // indices in the names) the default, topology_check::shapes, loads and reports it in
 // load_result (topology_matches = false, warning says what differs); topology_check::exact
 // makes it an error. Checkpoints (checkpoint.hpp) always use exact.
+//
+// Class names travel with the weights: save_weights stores the names of the outputs (given, or
+// the default of the output count) under the reserved metadata key mien.labels, and
+// load_result::labels returns them. The layout is unchanged (still version 1): readers that
+// predate the key ignore it, and files without it get the default names (models/labels.hpp).
 #pragma once
 
 #include <array>
@@ -29,6 +34,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../models/labels.hpp"
 #include "binary.hpp"
 #include "fingerprint.hpp"
 
@@ -49,6 +55,9 @@ struct load_result {
     std::uint64_t model_fingerprint = 0;
     std::string file_topology;     // the description the writer stored
     file_metadata metadata;        // the user's key/value pairs
+    // The names of the model's outputs: as stored (reserved key mien.labels), else the default of
+    // the output count (models/labels.hpp: FER2013's 7, FER+'s 8), else empty.
+    std::vector<std::string> labels;
 };
 
 namespace detail {
@@ -92,6 +101,42 @@ struct parsed_file {
 };
 
 inline bool reserved_key(std::string_view key) { return key.starts_with("mien."); }
+
+// Class names are stored one per line under mien.labels. A name must be non-empty and free of
+// line breaks and commas (programs write them as CSV headers).
+inline std::string encode_labels(std::span<std::string const> names, std::size_t outputs, char const* who) {
+    if (names.size() != outputs)
+        fail("%s: %zu class names for a model with %zu outputs", who, names.size(), outputs);
+    std::string text;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (names[i].empty() || names[i].find_first_of(",\r\n") != std::string::npos)
+            fail("%s: class name %zu '%s' is empty or holds a comma or line break", who, i, names[i].c_str());
+        text += (i ? "\n" : "") + names[i];
+    }
+    return text;
+}
+
+inline std::vector<std::string> decode_labels(file_metadata const& metadata, std::size_t outputs, char const* source) {
+    std::vector<std::string> names;
+    auto const it = metadata.find("mien.labels");
+    if (it == metadata.end()) {
+        for (auto name : default_class_names(outputs)) names.emplace_back(name);
+        return names;
+    }
+    std::string_view rest = it->second;
+    while (true) {
+        std::size_t const end = rest.find('\n');
+        names.emplace_back(rest.substr(0, end));
+        if (end == std::string_view::npos) break;
+        rest.remove_prefix(end + 1);
+    }
+    if (names.size() != outputs)
+        fail("%s: the file names %zu classes (mien.labels), the model has %zu outputs", source, names.size(), outputs);
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i].empty() || names[i].find_first_of(",\r") != std::string::npos)
+            fail("%s: class name %zu '%s' in mien.labels is empty or holds a comma", source, i, names[i].c_str());
+    return names;
+}
 
 template <class T>
 std::vector<std::byte> encode_file(file_content content, std::uint64_t fingerprint, std::string_view description,
@@ -238,6 +283,7 @@ load_result match_network(parsed_file const& file, std::vector<named_tensor> con
     result.file_topology = file.description;
     for (auto const& [key, value] : file.metadata)
         if (!reserved_key(key)) result.metadata[key] = value;
+    result.labels = decode_labels(file.metadata, Net::outputs, source);
 
     std::vector<file_tensor const*> stored;
     for (auto const& t : file.tensors)
@@ -323,13 +369,23 @@ void apply_network(parsed_file const& file, std::vector<named_tensor> const& mod
 
 // ---- weights ----
 
+// `labels`: the names of the outputs, stored with the weights (mien.labels); empty: the default
+// names of the output count (models/labels.hpp), when there are any.
 template <class Net>
-std::vector<std::byte> encode_weights(Net const& net, file_metadata const& metadata = {}) {
+std::vector<std::byte> encode_weights(Net const& net, file_metadata const& metadata = {},
+                                      std::span<std::string const> labels = {}) {
     detail::check_user_metadata(metadata, "save_weights");
+    file_metadata all = metadata;
+    if (!labels.empty()) {
+        all["mien.labels"] = detail::encode_labels(labels, Net::outputs, "save_weights");
+    } else if (auto const names = default_class_names(Net::outputs); !names.empty()) {
+        std::vector<std::string> const defaults(names.begin(), names.end());
+        all["mien.labels"] = detail::encode_labels(defaults, Net::outputs, "save_weights");
+    }
     std::vector<detail::tensor_view<typename Net::scalar>> tensors;
     detail::append_network(net, tensors);
     return detail::encode_file(detail::file_content::weights, topology_fingerprint<Net>, topology_description<Net>(),
-                               metadata, tensors);
+                               all, tensors);
 }
 
 // Loads weights (or the network part of a checkpoint) into net; net is unchanged on error.
@@ -345,8 +401,9 @@ load_result decode_weights(Net& net, std::span<std::byte const> bytes, char cons
 }
 
 template <class Net>
-void save_weights(Net const& net, std::filesystem::path const& path, file_metadata const& metadata = {}) {
-    detail::write_file_atomically(path, encode_weights(net, metadata), "save_weights");
+void save_weights(Net const& net, std::filesystem::path const& path, file_metadata const& metadata = {},
+                  std::span<std::string const> labels = {}) {
+    detail::write_file_atomically(path, encode_weights(net, metadata, labels), "save_weights");
 }
 
 template <class Net>
