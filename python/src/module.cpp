@@ -27,7 +27,7 @@
 #include <vector>
 
 #include <mien/core/error.hpp>
-#include <mien/data/labels.hpp>
+#include <mien/models/labels.hpp>
 #include <mien/io/fingerprint.hpp>
 #include <mien/io/weights.hpp>
 #include <mien/models/paper.hpp>
@@ -86,6 +86,7 @@ public:
     virtual ~model_base() = default;
     virtual std::string preset() const = 0;
     virtual std::size_t classes() const = 0;
+    virtual std::vector<std::string> const& labels() const = 0;
     virtual std::size_t macs() const = 0;
     virtual std::size_t params() const = 0;
     virtual std::size_t inference_bytes() const = 0;
@@ -99,11 +100,12 @@ public:
     model_impl(std::string name, std::span<std::byte const> bytes, std::string const& source)
         : name_(std::move(name)) {
         auto net = std::make_unique<Net>();
-        mien::decode_weights(*net, bytes, source.c_str());
+        labels_ = mien::decode_weights(*net, bytes, source.c_str()).labels;
         replicas_.push_back(std::move(net));
     }
     std::string preset() const override { return name_; }
     std::size_t classes() const override { return Net::outputs; }
+    std::vector<std::string> const& labels() const override { return labels_; }
     std::size_t macs() const override { return Net::macs; }
     std::size_t params() const override { return Net::params; }
     std::size_t inference_bytes() const override { return Net::inference_bytes; }
@@ -138,6 +140,7 @@ public:
 
 private:
     std::string name_;
+    std::vector<std::string> labels_;  // as the file names its outputs (or the default of 7 outputs)
     std::mutex mutex_;
     std::vector<std::unique_ptr<Net>> replicas_;  // replicas_[t] serves worker t
 };
@@ -194,14 +197,6 @@ private:
     std::string path_;
     std::size_t threads_ = 1;
 };
-
-std::vector<std::string> labels(std::size_t classes) {
-    // The 7 FER2013 classes of mien/data/labels.hpp: the shipped presets' output order.
-    std::vector<std::string> names;
-    for (std::size_t i = 0; i < classes && i < mien::expression_count; ++i) names.emplace_back(mien::expression_names[i]);
-    for (std::size_t i = names.size(); i < classes; ++i) names.push_back("class" + std::to_string(i));
-    return names;
-}
 
 #if defined(MIEN_PYTHON_OPENCV)
 // One face as a Python dict in the shape `fer` users know: {"box": [x, y, w, h], "emotions": {...}}.
@@ -364,7 +359,7 @@ PYBIND11_MODULE(_mien, m) {
         .def("predict", &model::predict, py::arg("faces"))
         .def_property("threads", &model::threads, &model::set_threads)
         .def_property_readonly("preset", [](model const& s) { return s.impl().preset(); })
-        .def_property_readonly("labels", [](model const& s) { return labels(s.impl().classes()); })
+        .def_property_readonly("labels", [](model const& s) { return s.impl().labels(); })
         .def_property_readonly("macs", [](model const& s) { return s.impl().macs(); })
         .def_property_readonly("params", [](model const& s) { return s.impl().params(); })
         .def_property_readonly("inference_bytes", [](model const& s) { return s.impl().inference_bytes(); })
