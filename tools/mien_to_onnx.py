@@ -16,7 +16,8 @@ The graph:
   input  "face"           float32 [B, 1, 48, 48]: gray face crops, pixels / 255 (NCHW), as
                           mien's predict and mien::recognizer feed the network;
   output "probabilities"  float32 [B, 7]: softmax, classes in model.labels order
-                          (angry, disgust, fear, happy, sad, surprise, neutral);
+                          (the names the .mien file stores, by default angry, disgust,
+                          fear, happy, sad, surprise, neutral);
                           "logits" instead with --logits.
 B is fixed (--batch, default 1): OpenCV 4.6, Debian 12's, cannot run this graph with a dynamic
 batch axis (its Reshape of the token matrix fails). The additive attention's broadcast sum is
@@ -46,9 +47,10 @@ class MienFileError(ValueError):
     pass
 
 
-def read_mien(path):
+def read_mien(path, metadata=None):
     """The network tensors of a .mien file (weights or checkpoint) as {name: float32 array}, in
-    file order, after the checks of docs/WEIGHTS_FORMAT.md (magic, version, size, CRC-32)."""
+    file order, after the checks of docs/WEIGHTS_FORMAT.md (magic, version, size, CRC-32). The
+    file's metadata (key -> value, reserved mien.* keys included) goes into `metadata` if given."""
     data = open(path, "rb").read()
     if data[:4] != b"MIEN":
         raise MienFileError(f"{path}: not a mien file (bad magic)")
@@ -79,7 +81,9 @@ def read_mien(path):
 
     text()  # topology description
     for _ in range(u32()):
-        text(), text()  # metadata key, value
+        key, value = text(), text()
+        if metadata is not None:
+            metadata[key] = value
     tensors = {}
     for _ in range(u32()):
         name, rank = text(), u32()
@@ -98,10 +102,10 @@ def read_mien(path):
     return tensors
 
 
-def load_twin(path):
+def load_twin(path, metadata=None):
     """The PyTorch twin (eval mode) holding the file's weights, and its preset's name."""
     import twin as twin_module
-    tensors = read_mien(path)
+    tensors = read_mien(path, metadata)
     buffer = io.BytesIO()
     np.savez(buffer, **tensors)  # twin.load_mien_npz reads an .npz (mien::save_npz's layout)
     reasons = []
@@ -120,7 +124,10 @@ def export(mien_path, onnx_path, batch=1, logits=False, opset=11):
     import onnx
     import torch
 
-    net, preset = load_twin(mien_path)
+    metadata = {}
+    net, preset = load_twin(mien_path, metadata)
+    # The class names the file stores (mien.labels, one per line), else FER2013's seven.
+    labels = metadata["mien.labels"].split("\n") if "mien.labels" in metadata else LABELS
     net.onnx_friendly = True
 
     class Probabilities(torch.nn.Module):
@@ -139,7 +146,7 @@ def export(mien_path, onnx_path, batch=1, logits=False, opset=11):
             torch.onnx.export(module, torch.zeros(batch, 1, 48, 48), tmp, opset_version=opset,
                               input_names=["face"], output_names=[output])
         model = onnx.load(tmp)
-        for key, value in {"mien.preset": preset, "mien.labels": ",".join(LABELS),
+        for key, value in {"mien.preset": preset, "mien.labels": ",".join(labels),
                            "mien.input": "gray 48x48 face crop, pixels / 255, NCHW float32",
                            "mien.output": output, "mien.source": os.path.basename(mien_path)}.items():
             entry = model.metadata_props.add()

@@ -27,6 +27,34 @@ def weights_of(preset):
     return os.path.join(SOURCE, "models", f"{preset}.mien")
 
 
+def with_metadata(data, key, value):
+    """A copy of a .mien file with one more metadata entry (kept sorted by key), size and CRC-32
+    rewritten: docs/WEIGHTS_FORMAT.md's layout."""
+    import struct
+    import zlib
+
+    def text_at(at):
+        n, = struct.unpack_from("<I", data, at)
+        return data[at + 4:at + 4 + n], at + 4 + n
+
+    _, at = text_at(28)  # the topology description
+    meta_at = at
+    count, = struct.unpack_from("<I", data, at)
+    at += 4
+    entries = []
+    for _ in range(count):
+        k, at = text_at(at)
+        v, at = text_at(at)
+        entries.append((k, v))
+    entries = sorted(entries + [(key.encode(), value.encode())])
+    meta = struct.pack("<I", len(entries)) + b"".join(
+        struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in entries)
+    out = bytearray(data[:meta_at] + meta + data[at:])
+    out[8:16] = struct.pack("<Q", len(out))
+    out[-4:] = struct.pack("<I", zlib.crc32(bytes(out[:-4])))
+    return bytes(out)
+
+
 _counts = {"passed": 0, "skipped": 0}
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mien
-from conftest import weights_of
+from conftest import weights_of, with_metadata
 
 FACES = 37  # not a multiple of the thread count: uneven slices
 
@@ -130,34 +130,6 @@ def test_preset_by_shapes_when_the_fingerprint_differs(tmp_path):
     cut.write_bytes(bytes(data[:1000]))
     with pytest.raises(mien.Error, match="truncated file: 1000 of [0-9]+ bytes"):
         mien.Model(str(cut))
-
-
-def with_metadata(data, key, value):
-    """A copy of a .mien file with one more metadata entry (kept sorted by key), size and CRC-32
-    rewritten: docs/WEIGHTS_FORMAT.md's layout."""
-    import struct
-    import zlib
-
-    def text_at(at):
-        n, = struct.unpack_from("<I", data, at)
-        return data[at + 4:at + 4 + n], at + 4 + n
-
-    _, at = text_at(28)  # the topology description
-    meta_at = at
-    count, = struct.unpack_from("<I", data, at)
-    at += 4
-    entries = []
-    for _ in range(count):
-        k, at = text_at(at)
-        v, at = text_at(at)
-        entries.append((k, v))
-    entries = sorted(entries + [(key.encode(), value.encode())])
-    meta = struct.pack("<I", len(entries)) + b"".join(
-        struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in entries)
-    out = bytearray(data[:meta_at] + meta + data[at:])
-    out[8:16] = struct.pack("<Q", len(out))
-    out[-4:] = struct.pack("<I", zlib.crc32(bytes(out[:-4])))
-    return bytes(out)
 
 
 def test_labels_come_from_the_file(tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mien
-from conftest import SOURCE, weights_of
+from conftest import SOURCE, weights_of, with_metadata
 
 pytest.importorskip("torch", reason="python3-torch not installed")
 pytest.importorskip("onnx", reason="python3-onnx not installed")
@@ -70,6 +70,16 @@ def test_metadata_and_logits(tmp_path):
     logits = dnn.forward().reshape(1, 7)
     p = np.exp(logits - logits.max())
     np.testing.assert_allclose(p / p.sum(), mien.Model(weights_of("fast")).predict(x), atol=TOLERANCE)
+
+
+def test_the_files_class_names_go_into_the_metadata(tmp_path):
+    import onnx
+    named = tmp_path / "named.mien"
+    names = ["n0", "n1", "n2", "n3", "n4", "n5", "n6"]
+    named.write_bytes(with_metadata(open(weights_of("fast"), "rb").read(), "mien.labels", "\n".join(names)))
+    mien_to_onnx.export(str(named), str(tmp_path / "named.onnx"))
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "named.onnx")).metadata_props}
+    assert meta["mien.labels"] == ",".join(names) == ",".join(mien.Model(str(named)).labels)
 
 
 def test_bad_files_fail_with_the_reason(tmp_path):
