@@ -38,6 +38,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -58,6 +59,7 @@
 #include <mien/train/targets.hpp>
 
 #include "common/balance_flags.hpp"
+#include "common/number_flags.hpp"
 #include "common/progress.hpp"
 
 namespace fs = std::filesystem;
@@ -107,6 +109,11 @@ std::string number(double v) {
 // Checkpoints written before these keys existed hold plain runs, which the defaults describe.
 mien::file_metadata target_settings(config const& c) {
     mien::file_metadata m{{"labels", c.labels}, {"soft_targets", c.soft_targets}, {"teachers", ""}};
+    // The run's randomness and schedule too: resuming another run's checkpoint with another seed,
+    // batch or rate was silently accepted and gave a mixture of two experiments.
+    m["seed"] = std::to_string(c.seed);
+    m["batch_size"] = std::to_string(c.batch);
+    m["peak_lr"] = number(c.lr);
     if (c.labels == "ferplus") m["protocol"] = c.protocol;
     if (c.soft_targets != "none") m["soft_weight"] = number(c.soft_weight);
     if (!c.teachers.empty()) {
@@ -134,11 +141,15 @@ void check_resume_settings(mien::file_metadata const& stored, config const& c, f
         return "";
     };
     for (char const* key : {"labels", "protocol", "soft_targets", "soft_weight", "teachers", "teacher_hashes", "teacher_model",
-                            "distill_weight", "temperature"})
+                            "distill_weight", "temperature", "seed", "batch_size", "peak_lr"}) {
+        // Checkpoints from before batch_size and peak_lr were stored still resume.
+        std::string_view const added = key;
+        if ((added == "batch_size" || added == "peak_lr") && !stored.contains(key)) continue;
         if (value(stored, key) != value(now, key))
             mien::fail("--resume: %s was trained with %s '%s', this run asks for '%s'; resume with the same flags "
                        "(or start another --out)", checkpoint.string().c_str(), key, value(stored, key).c_str(),
                        value(now, key).c_str());
+    }
 }
 
 std::string usage_of(std::string const& split) {
@@ -248,7 +259,11 @@ int train(config const& c) {
         mien::file_metadata meta = settings;
         meta["epoch"] = std::to_string(epoch);
         meta["batch"] = std::to_string(batch);
-        meta["best_accuracy"] = std::to_string(best_accuracy);
+        // All 17 digits: std::to_string's six decimals made a resumed run take an accuracy equal to
+        // the best for a better one and overwrite best.mien (tests/reliability/kill_resume.sh).
+        char best_text[32];
+        std::snprintf(best_text, sizeof best_text, "%.17g", best_accuracy);
+        meta["best_accuracy"] = best_text;
         meta["model"] = c.model;
         meta["seed"] = std::to_string(c.seed);
         mien::save_checkpoint(*tr, checkpoint, meta);
@@ -360,21 +375,27 @@ int main(int argc, char** argv) {
     app.add_option("--model", c.model, "paper or fast")->capture_default_str();
     app.add_option("--epochs", c.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--batch", c.batch, "batch size: 16, 32 or 64")->capture_default_str();
-    app.add_option("--lr", c.lr, "learning rate (the peak of the one-cycle schedule)")->capture_default_str();
+    // Numeric flags use finite_range (common/number_flags.hpp): CLI::Range lets NaN through.
+    app.add_option("--lr", c.lr, "learning rate (the peak of the one-cycle schedule)")->capture_default_str()
+        ->check(finite_range(0.0, 10.0, true));
     app.add_option("--schedule", c.schedule, "onecycle or constant (the paper: constant 0.001)")
         ->capture_default_str()->check(CLI::IsMember({"onecycle", "constant"}));
-    app.add_option("--dropout", c.dropout, "dropout rate before the last layer")->capture_default_str()->check(CLI::Range(0.0, 0.95));
+    app.add_option("--dropout", c.dropout, "dropout rate before the last layer")->capture_default_str()->check(finite_range(0.0, 0.95));
     app.add_option("--dropout-search", c.dropout_search, "train once per rate (the paper: 0.1 0.2 0.3), each in <out>/dropout-<p>");
-    app.add_option("--label-smoothing", c.label_smoothing, "label smoothing epsilon")->capture_default_str();
-    app.add_option("--weight-decay", c.weight_decay, "decoupled weight decay (AdamW)")->capture_default_str();
+    app.add_option("--label-smoothing", c.label_smoothing, "label smoothing epsilon")->capture_default_str()
+        ->check(finite_range(0.0, 0.99));
+    app.add_option("--weight-decay", c.weight_decay, "decoupled weight decay (AdamW)")->capture_default_str()
+        ->check(finite_range(0.0, 1.0));
     app.add_option("--seed", c.seed, "random seed (initialisation, shuffling, augmentation, dropout)")->capture_default_str();
     app.add_option("--threads", c.threads, "training threads (1 or 2)")->capture_default_str()->check(CLI::Range(1, 2));
     app.add_option("--init", c.init, "start from these weights (.mien) for fine-tuning");
     app.add_option("--out", c.out, "output folder: best.mien, last.ckpt, log.csv")->capture_default_str();
     app.add_flag("--resume", c.resume, "continue from <out>/last.ckpt");
     app.add_flag("!--no-augment", c.augment, "train without augmentation (the paper's recipe)");
-    app.add_option("--max-shift", c.aug.max_shift, "augmentation: shift in pixels")->capture_default_str();
-    app.add_option("--max-rotation", c.aug.max_rotation, "augmentation: rotation in degrees")->capture_default_str();
+    app.add_option("--max-shift", c.aug.max_shift, "augmentation: shift in pixels")->capture_default_str()
+        ->check(CLI::Range(0, 24));  // half the face; 2 * shift + 1 must not overflow
+    app.add_option("--max-rotation", c.aug.max_rotation, "augmentation: rotation in degrees")->capture_default_str()
+        ->check(finite_range(0.0, 180.0));
     app.add_flag("--flip-test", c.flip_test, "average predictions of each face and its mirror image when validating");
     c.balance.add_to(app);
     app.add_option("--labels", c.labels, "fer2013 (7 classes, the folder names) or ferplus (8 classes from the FER+ votes)")
@@ -385,15 +406,15 @@ int main(int argc, char** argv) {
     app.add_option("--soft-targets", c.soft_targets, "none, or ferplus: blend each face's FER+ vote distribution into its target")
         ->capture_default_str()->check(CLI::IsMember({"none", "ferplus"}));
     app.add_option("--soft-weight", c.soft_weight, "weight W of the soft target: (1 - W) one-hot + W soft")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+        ->capture_default_str()->check(finite_range(0.0, 1.0));
     app.add_option("--ferplus", c.ferplus, "folder of fer2013new.csv and fer2013new_to_fer2013_files.csv")->capture_default_str();
     app.add_option("--teacher", c.teachers, "teacher weights for distillation (comma-separated for an ensemble)")->delimiter(',');
     app.add_option("--teacher-model", c.teacher_model, "the teachers' network: paper or fast")
         ->capture_default_str()->check(CLI::IsMember({"paper", "fast"}));
     app.add_option("--distill-weight", c.distill_weight, "weight W of the teachers: (1 - W) target + W teachers")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+        ->capture_default_str()->check(finite_range(0.0, 1.0));
     app.add_option("--temperature", c.temperature, "distillation temperature T (teachers' softmax(z / T))")
-        ->capture_default_str()->check(CLI::Range(0.05, 100.0));
+        ->capture_default_str()->check(finite_range(0.05, 100.0));
     CLI11_PARSE(app, argc, argv);
     std::signal(SIGINT, on_sigint);
     try {

@@ -7,13 +7,19 @@
 #pragma once
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 // A finite number in [lo, hi]; `open_low` excludes lo itself (a learning rate of 0 trains nothing).
 inline CLI::Validator finite_range(double lo, double hi, bool open_low = false) {
-    std::string const range = (open_low ? "(" : "[") + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+    auto const text = [](double v) {
+        char t[32];
+        std::snprintf(t, sizeof t, "%g", v);
+        return std::string(t);
+    };
+    std::string const range = (open_low ? "(" : "[") + text(lo) + ", " + text(hi) + "]";
     return CLI::Validator(
         [lo, hi, open_low, range](std::string& text) -> std::string {
             double v = 0;

@@ -1,10 +1,8 @@
 // libFuzzer target: the numeric flags of the command-line programs, through CLI11 as they
 // declare them.
 //
-// The input is a NUL-separated argument list. The options are declared as mien-train declares
-// its numeric flags (examples/mien_train.cpp), with the checks of examples/common/number_flags.hpp
-// that NaN cannot pass (docs/RELIABILITY.md: mien-train still has to adopt them for --lr,
-// --dropout, --label-smoothing, --weight-decay, --max-shift and --max-rotation), plus the shared
+// The input is a NUL-separated argument list. The options are declared exactly as mien-train
+// declares its numeric flags (examples/mien_train.cpp; keep the two in step), plus the shared
 // --class-weights / --mixup of examples/common/balance_flags.hpp (included, not copied). When
 // CLI11 accepts a command line, every value must be one the program can use: finite and in
 // the documented range. NaN is the classic escape: `x < lo || x > hi` is false for it.
@@ -24,6 +22,7 @@ namespace {
 struct flags {
     int epochs = 30, batch = 32, threads = 2;
     double lr = 3e-3, dropout = 0.2, label_smoothing = 0.0, weight_decay = 0.0;
+    double soft_weight = 0.5, distill_weight = 0.5, temperature = 4.0;
     std::uint64_t seed = 1;
     int max_shift = 4;
     double max_rotation = 10.0;
@@ -62,6 +61,9 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     app.add_option("--threads", f.threads)->check(CLI::Range(1, 2));
     app.add_option("--max-shift", f.max_shift)->check(CLI::Range(0, 24));
     app.add_option("--max-rotation", f.max_rotation)->check(finite_range(0.0, 180.0));
+    app.add_option("--soft-weight", f.soft_weight)->check(finite_range(0.0, 1.0));
+    app.add_option("--distill-weight", f.distill_weight)->check(finite_range(0.0, 1.0));
+    app.add_option("--temperature", f.temperature)->check(finite_range(0.05, 100.0));
     f.balance.add_to(app);
     app.allow_extras();  // unknown words are the parser's business, not this target's
     try {
@@ -76,5 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size
     if (!finite_in(f.weight_decay, 0.0, 1.0)) std::abort();
     if (f.max_shift < 0 || f.max_shift > 24 || !finite_in(f.max_rotation, 0.0, 180.0)) std::abort();
     if (!finite_in(f.balance.mixup, 0.0, 10.0)) std::abort();
+    if (!finite_in(f.soft_weight, 0.0, 1.0) || !finite_in(f.distill_weight, 0.0, 1.0) || !finite_in(f.temperature, 0.05, 100.0))
+        std::abort();
     return 0;
 }
