@@ -162,7 +162,7 @@ void run_train(Net& net, options const& o, result& r) {
 
 void print_text(result const& r) {
     std::printf("model %.*s: %zu MACs, %zu params\n", int(r.model.size()), r.model.data(), r.macs, r.params);
-    std::printf("  bytes: parameters %zu, inference workspace %zu, training workspace (batch %zu, %zu threads) %zu\n",
+    std::printf("  bytes: parameters %zu, prediction arena %zu, training workspace (batch %zu, %zu threads) %zu\n",
                 r.parameter_bytes, r.inference_bytes, train_batch, r.threads ? r.threads : std::size_t(1), r.training_bytes);
     if (r.median_ms >= 0)
         std::printf("  predict (batch 1, 1 thread, %zu runs): median %.4f ms, p90 %.4f ms, %.2f GMAC/s (%.1f%% of one core's peak);"

@@ -11,6 +11,8 @@
 #include "core/layer.hpp"
 #include "core/network.hpp"
 #include "core/parallel.hpp"
+#include "core/sequential.hpp"
+#include "core/team.hpp"
 #include "core/random.hpp"
 #include "core/saliency.hpp"
 #include "core/shape.hpp"

@@ -8,6 +8,7 @@
 #include <mien/layers/relu.hpp>
 
 #include <array>
+#include <cstdint>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -62,4 +63,61 @@ TEST_CASE("sequential: gradient check through nested blocks") {
     check_gradients<bind<sequential<conv2d<5, 3>, batch_norm, relu, max_pool<2>, sequential<pointwise<3>, global_avg_pool>,
                                     dense<4>>,
                          input<6, 7, 2>, double>>(2);
+}
+
+// ---- prediction's plan (core/sequential.hpp) --------------------------------------------------
+// conv -> BN -> ReLU -> pool on 8x8x1: the conv writes the low buffer (256 values) next to its
+// bordered input (10x10 = 100, rounded to 112); BN and ReLU work in place on it; the pool, the
+// last child that is not in place, writes the caller's y.
+using planned = bind<sequential<conv2d<4, 3>, batch_norm, relu, max_pool<2>>, input<8, 8, 1>, float>;
+using place = planned::place;
+static_assert(planned::plan.output == std::array{place::low, place::low, place::low, place::y});
+static_assert(planned::infer_size == 256 + 112);
+static_assert(!planned::in_place);
+// Out-of-place children alternate between the two ends of the scratch.
+using chain3 = bind<sequential<dense<8>, dense<8>, dense<3>>, flat<4>, float>;
+static_assert(chain3::plan.output == std::array{chain3::place::low, chain3::place::high, chain3::place::y});
+static_assert(chain3::infer_size == 16 + 16);
+// In-place children at the end work on y; a sequential of in-place layers is in place.
+using tail = bind<sequential<dense<8>, relu, relu>, flat<4>, float>;
+static_assert(tail::plan.output == std::array{tail::place::y, tail::place::y, tail::place::y} && tail::infer_size == 0);
+static_assert(bind<sequential<relu, batch_norm>, flat<4>, float>::in_place);
+
+namespace {
+std::vector<float> random_values(std::size_t n, std::uint64_t seed, double low = -1, double high = 1) {
+    random_generator g(seed);
+    std::vector<float> v(n);
+    for (auto& x : v) x = float(g.uniform(low, high));
+    return v;
+}
+// Running statistics that are not the initial 0 and 1 (means in [-1, 1), variances in [0.5, 2)).
+template <class L>
+void random_statistics(layer_runner<L>& r, std::uint64_t seed) {
+    random_generator g(seed);
+    for (std::size_t i = 0; i < L::state_size; ++i) r.state[i] = float(g.uniform(-1, 1));
+    for_each_layer<L>([&]<class Leaf>(std::size_t, std::size_t s, std::size_t) {
+        if constexpr (Leaf::name == "batch_norm")
+            for (std::size_t c = 0; c < Leaf::C; ++c) r.state[s + Leaf::C + c] = float(g.uniform(0.5, 2));
+    });
+}
+}  // namespace
+
+TEST_CASE("sequential: planned prediction equals the forward pass, with y == x for in-place blocks") {
+    using L = bind<sequential<conv2d<4, 3>, batch_norm, relu, max_pool<2>, conv2d<3, 1>, relu>, input<8, 8, 2>, float>;
+    layer_runner<L> r(1, 21);
+    random_statistics(r, 22);
+    auto const x = random_values(L::input_shape::size, 23);
+    auto const y = r.forward(x);
+    std::vector<float> planned_y(L::output_shape::size), scratch(L::infer_size, 1e30f);  // stale values must not matter
+    mien::infer<L>(r.make_frame(false), x.data(), planned_y.data(), scratch.data());
+    CHECK(planned_y == y);
+
+    using R = bind<sequential<relu, batch_norm>, flat<6>, float>;
+    layer_runner<R> rr(1, 24);
+    random_statistics(rr, 25);
+    auto const rx = random_values(6, 26);
+    auto const ry = rr.forward(rx);
+    std::vector<float> inplace = rx, rscratch(R::infer_size, 1e30f);
+    mien::infer<R>(rr.make_frame(false), static_cast<float const*>(inplace.data()), inplace.data(), rscratch.data());
+    CHECK(inplace == ry);
 }

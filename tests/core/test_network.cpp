@@ -27,7 +27,7 @@ using small = network<input<6, 6, 2>, conv2d<4, 3>, batch_norm, relu, max_pool<2
 
 // conv 3*3*2*4 = 72, BN 2*4, dense 4*5 + 5, dense 5*3 + 3
 static_assert(small::params == 72 + 8 + 25 + 18);
-static_assert(small::state_size == 8 + 1 && small::dropout_states() == 1);
+static_assert(small::state_size == 8 + 1 && small::rate_states() == 1);
 static_assert(small::macs == 6 * 6 * 3 * 3 * 2 * 4 + 4 * 5 + 5 * 3);
 static_assert(small::inputs == 72 && small::outputs == 3);
 static_assert(std::is_same_v<small::output_shape_type, flat<3>>);
@@ -132,4 +132,38 @@ TEST_CASE("network: the cost table lists every layer and the totals") {
     for (char const* part : {"conv2d", "6x6x4", "max_pool", "3x3x4", "dense", "1x1x3", "dropout",
                              "total: 123 params (+8 running statistics), 2627 MACs per sample"})
         CHECK_MESSAGE(text.find(part) != std::string::npos, "missing '", part, "' in\n", text);
+}
+
+TEST_CASE("network: a view over const parameters predicts into the caller's arena, writing nothing outside it") {
+    auto net = std::make_unique<small>();
+    net->init(31);
+    for (auto& v : net->state()) v = v == 0 ? 0.25f : v;  // running means off zero, rates kept
+    auto const x = image(32);
+    auto const owned = net->predict(x);
+
+    // The arena in the middle of a larger buffer whose margins must stay as they were.
+    constexpr std::size_t margin = 256;
+    alignas(64) static std::array<std::byte, small::inference_bytes + 2 * margin> buffer;
+    buffer.fill(std::byte{0xA5});
+    std::span<std::byte, small::inference_bytes> arena(buffer.data() + margin, small::inference_bytes);
+    std::vector<float> const params(net->parameters().begin(), net->parameters().end());
+    std::vector<float> const state(net->state().begin(), net->state().end());
+    network_view<small> const view(std::span<float const, small::params>(params.data(), small::params),
+                                   std::span<float const, small::state_size>(state.data(), state.size()));
+    auto const probs = view.predict(std::span<float const, small::inputs>(x.data(), x.size()), arena);
+    CHECK(std::equal(probs.begin(), probs.end(), owned.begin()));  // bit for bit
+    CHECK(probs.data() >= reinterpret_cast<float const*>(arena.data()));
+    CHECK(probs.data() + small::outputs <= reinterpret_cast<float const*>(arena.data() + arena.size()));
+    for (std::size_t i = 0; i < margin; ++i) {
+        REQUIRE(buffer[i] == std::byte{0xA5});
+        REQUIRE(buffer[margin + small::inference_bytes + i] == std::byte{0xA5});
+    }
+    // Whatever the arena held before (here NaNs) does not change the result.
+    std::fill_n(reinterpret_cast<float*>(arena.data()), small::inference_values, std::nanf(""));
+    auto const again = view.predict(std::span<float const, small::inputs>(x.data(), x.size()), arena);
+    CHECK(std::equal(again.begin(), again.end(), owned.begin()));
+    // A misaligned arena is refused with a message.
+    CHECK_THROWS_WITH(small::predict(net->parameters(), net->state(), std::span<float const, small::inputs>(x.data(), x.size()),
+                                     std::span<std::byte, small::inference_bytes>(buffer.data() + 1, small::inference_bytes)),
+                      doctest::Contains("predict: the arena must be aligned to 4 bytes"));
 }

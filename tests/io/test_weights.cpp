@@ -137,11 +137,11 @@ TEST_CASE("weights: a corrupted byte -> checksum mismatch, network unchanged") {
 TEST_CASE("weights: a truncated file -> truncation error naming the tensor") {
     auto a = make<fast>(1);
     auto bytes = mien::encode_weights(*a);
-    bytes.resize(5064);  // 5000 + the 64 bytes of the mien.labels entry (the 7 default names)
+    bytes.resize(5640);  // 5000 + the 64 bytes of the mien.labels entry + the layers' settings in the description (576)
     auto b = make<fast>(2);
     auto const before = snapshot(*b);
     std::string const message = error_of([&] { mien::decode_weights(*b, bytes, "cut.mien"); });
-    CHECK(message.find("cut.mien: truncated file: 5064 of ") != std::string::npos);
+    CHECK(message.find("cut.mien: truncated file: 5640 of ") != std::string::npos);
     CHECK(message.find("inside the data of tensor 10 (06.batch_norm.running_var)") != std::string::npos);
     CHECK(snapshot(*b) == before);
 

@@ -50,10 +50,23 @@ static_assert(paper_net::params == paper_params(32, 64, 128, 64, 128, 7, 1));
 static_assert(paper_net::macs == 25'373'056);
 static_assert(paper_net::macs == paper_macs(32, 64, 128, 64, 128, 7, 48, 1));
 // State: 896 running statistics (mean and variance of 2 x (32 + 64 + 128) channels) + 1 dropout rate.
-static_assert(paper_net::state_size - paper_net::dropout_states() == 896);
-static_assert(paper_net::dropout_states() == 1 && paper_net::state_size == 897);
+static_assert(paper_net::state_size - paper_net::rate_states() == 896);
+static_assert(paper_net::rate_states() == 1 && paper_net::state_size == 897);
 static_assert(paper_net::inputs == 48 * 48 && paper_net::outputs == 7);
 static_assert(std::is_same_v<paper_net::output_shape_type, flat<7>>);
+
+// Prediction's arena, planned by liveness (issue 10's targets: paper <= 400 KB, fast <= 200 KB;
+// stretch: paper <= 240 KB). The normal blocks predict two rows at a time (blocks/conv_block.hpp),
+// so the peak is the first separable block: its 24x24xC1 input, its output and the depthwise
+// output alive together (3 x 73,728 B for paper), the depthwise layer's three bordered input rows
+// (3 x 26 x C1 values: 9,984 B), and 2 x 64 B for the logits and probabilities.
+static_assert(paper_net::inference_bytes == 128 + 3 * 73'728 + 9'984);
+static_assert(paper_net::inference_bytes == 231'296 && paper_net::inference_bytes <= 240 * 1024);
+static_assert(models::fast::inference_bytes == 128 + 3 * 36'864 + 4'992);
+static_assert(models::fast::inference_bytes == 115'712 && models::fast::inference_bytes <= 200 * 1024);
+// Kept alive whole (as before the plan, and as training still needs): 15.4x and 15.0x more.
+static_assert(paper_net::unplanned_inference_bytes == 3'560'916);
+static_assert(models::fast::unplanned_inference_bytes == 1'733'540);
 
 static_assert(models::fast::macs == 6'706'368 && models::fast::params == 44'999);
 static_assert(models::fast::macs == paper_macs(16, 32, 64, 32, 64, 7, 48, 1));

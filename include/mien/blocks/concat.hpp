@@ -13,13 +13,14 @@
 
 #include "../core/layer.hpp"
 #include "../core/vector_ops.hpp"
-#include "sequential.hpp"
+#include "../core/sequential.hpp"
 
 namespace mien {
 
 template <Shape In, class T, class... Bs>
 struct concat_layer {
     static_assert(sizeof...(Bs) > 0, "concat: needs at least one branch");
+    static_assert((Layer<Bs> && ...), "concat: a branch is not a Layer (see the unsatisfied requirement below)");
     static constexpr std::size_t count = sizeof...(Bs);
     template <std::size_t I>
     using branch = std::tuple_element_t<I, std::tuple<Bs...>>;
@@ -32,6 +33,7 @@ struct concat_layer {
     using output_shape = shape<first::height, first::width, channels>;
     using scalar = T;
     static constexpr std::string_view name = "concat";
+    static constexpr std::array<double, 0> settings{};
     static constexpr std::size_t params = (Bs::params + ...);
     static constexpr std::size_t state_size = (Bs::state_size + ...);
     static constexpr std::size_t macs = (Bs::macs + ...);
@@ -69,7 +71,19 @@ struct concat_layer {
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((branch<I>::forward(child(f, I), x, out_of<I>(f)), interleave<I>(f, y)), ...);
+            ((branch<I>::forward(child(f, I), x, out_of<I>(f)), interleave<I>(f.n, out_of<I>(f), y)), ...);
+        }(std::make_index_sequence<count>{});
+    }
+
+    // Prediction: one branch at a time, its output at the front of the scratch and its own
+    // scratch behind it, then its channels go to their place in y.
+    static constexpr std::size_t infer_size =
+        std::max({(arena_round<T>(Bs::output_shape::size) + mien::infer_size<Bs>)...});
+    static void infer(frame<T> const& f, T const* x, T* y, T* scratch) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((mien::infer<branch<I>>(child(f, I), x, scratch, scratch + arena_round<T>(branch<I>::output_shape::size)),
+              interleave<I>(1, scratch, y)),
+             ...);
         }(std::make_index_sequence<count>{});
     }
 
@@ -83,10 +97,9 @@ struct concat_layer {
 private:
     // Copies branch I's channels into their place in every output pixel.
     template <std::size_t I>
-    static void interleave(frame<T> const& f, T* y) {
+    static void interleave(std::size_t n, T const* src, T* y) {
         constexpr std::size_t c = branch<I>::output_shape::channels;
-        T const* src = out_of<I>(f);
-        for (std::size_t p = 0; p < f.n * first::pixels; ++p) detail::copy(c, src + p * c, y + p * channels + channel_at[I]);
+        for (std::size_t p = 0; p < n * first::pixels; ++p) detail::copy(c, src + p * c, y + p * channels + channel_at[I]);
     }
 
     template <std::size_t I>

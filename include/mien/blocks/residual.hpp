@@ -8,8 +8,10 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 #include "../core/layer.hpp"
 #include "../core/vector_ops.hpp"
@@ -18,16 +20,12 @@ namespace mien {
 
 // The identity shortcut (a layer of its own, so residual has one code path).
 template <Shape In, class T>
-struct identity_layer : leaf_layer {
-    using input_shape = In;
-    using output_shape = In;
-    using scalar = T;
+struct identity_layer : parameterless_layer<In, T, In> {
     static constexpr std::string_view name = "identity";
-    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
-    static void init(T*, T*, random_generator&) {}
-    template <class V>
-    static void for_each_tensor(V&&) {}
-    static void forward(frame<T> const& f, T const* x, T* y) { detail::copy(f.n * In::size, x, y); }
+    static constexpr bool in_place = true;
+    static void forward(frame<T> const& f, T const* x, T* y) {
+        if (x != y) detail::copy(f.n * In::size, x, y);
+    }
     static void backward(frame<T> const& f, T const*, T const*, T const* dy, T* dx) {
         if (dx) detail::copy(f.n * In::size, dy, dx);
     }
@@ -40,6 +38,8 @@ struct identity {
 
 template <Shape In, class T, class B, class S>
 struct residual_layer {
+    static_assert(Layer<B>, "residual: the branch is not a Layer (see the unsatisfied requirement below)");
+    static_assert(Layer<S>, "residual: the shortcut is not a Layer (see the unsatisfied requirement below)");
     static_assert(B::output_shape::height == S::output_shape::height, "residual: branch output height != shortcut height");
     static_assert(B::output_shape::width == S::output_shape::width, "residual: branch output width != shortcut width");
     static_assert(B::output_shape::channels == S::output_shape::channels,
@@ -48,6 +48,7 @@ struct residual_layer {
     using output_shape = plain_shape<typename B::output_shape>;
     using scalar = T;
     static constexpr std::string_view name = "residual";
+    static constexpr std::array<double, 0> settings{};
     static constexpr std::size_t params = B::params + S::params;
     static constexpr std::size_t state_size = B::state_size + S::state_size;
     static constexpr std::size_t macs = B::macs + S::macs;
@@ -80,6 +81,21 @@ struct residual_layer {
         B::forward(branch(f), x, branch_out(f));
         S::forward(shortcut(f), x, shortcut_out(f));
         detail::add(f.n * out, branch_out(f), shortcut_out(f), y);
+    }
+
+    // Prediction: the branch writes y directly; an identity shortcut is added from x, another
+    // shortcut's output gets the front of the scratch, its own scratch behind it.
+    static constexpr bool identity_shortcut = std::is_same_v<S, identity_layer<In, T>>;
+    static constexpr std::size_t infer_size =
+        identity_shortcut ? mien::infer_size<B> : std::max(mien::infer_size<B>, arena_round<T>(out) + mien::infer_size<S>);
+    static void infer(frame<T> const& f, T const* x, T* y, T* scratch) {
+        mien::infer<B>(branch(f), x, y, scratch);
+        if constexpr (identity_shortcut) {
+            detail::add_to(out, x, y);
+        } else {
+            mien::infer<S>(shortcut(f), x, scratch, scratch + arena_round<T>(out));
+            detail::add_to(out, scratch, y);
+        }
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {

@@ -19,19 +19,19 @@ template <class B>
 inline B tanh_rational(B x) {
     using T = typename B::value_type;
     B const limit(T(7.90531110763549805));
-    x = xsimd::select(x > limit, limit, xsimd::select(x < -limit, -limit, x));
+    x = detail::select(x > limit, limit, detail::select(x < -limit, -limit, x));
     B const x2 = x * x;
     B p(T(-2.76076847742355e-16));
-    p = xsimd::fma(p, x2, B(T(2.00018790482477e-13)));
-    p = xsimd::fma(p, x2, B(T(-8.60467152213735e-11)));
-    p = xsimd::fma(p, x2, B(T(5.12229709037114e-08)));
-    p = xsimd::fma(p, x2, B(T(1.48572235717979e-05)));
-    p = xsimd::fma(p, x2, B(T(6.37261928875436e-04)));
-    p = xsimd::fma(p, x2, B(T(4.89352455891786e-03)));
+    p = detail::fma(p, x2, B(T(2.00018790482477e-13)));
+    p = detail::fma(p, x2, B(T(-8.60467152213735e-11)));
+    p = detail::fma(p, x2, B(T(5.12229709037114e-08)));
+    p = detail::fma(p, x2, B(T(1.48572235717979e-05)));
+    p = detail::fma(p, x2, B(T(6.37261928875436e-04)));
+    p = detail::fma(p, x2, B(T(4.89352455891786e-03)));
     B q(T(1.19825839466702e-06));
-    q = xsimd::fma(q, x2, B(T(1.18534705686654e-04)));
-    q = xsimd::fma(q, x2, B(T(2.26843463243900e-03)));
-    q = xsimd::fma(q, x2, B(T(4.89352518554385e-03)));
+    q = detail::fma(q, x2, B(T(1.18534705686654e-04)));
+    q = detail::fma(q, x2, B(T(2.26843463243900e-03)));
+    q = detail::fma(q, x2, B(T(4.89352518554385e-03)));
     return x * p / q;
 }
 
@@ -46,7 +46,7 @@ inline T tanh_sum_dot(std::size_t n, T const* a, T const* b, T const* w, T* out)
         for (std::size_t const full = n - n % batch::size; i < full; i += batch::size) {
             batch const h = tanh_rational(batch::load_unaligned(a + i) + batch::load_unaligned(b + i));
             h.store_unaligned(out + i);
-            acc = xsimd::fma(h, batch::load_unaligned(w + i), acc);
+            acc = detail::fma(h, batch::load_unaligned(w + i), acc);
         }
         alignas(64) T lanes[batch::size];
         acc.store_aligned(lanes);

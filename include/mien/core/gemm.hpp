@@ -70,7 +70,7 @@ inline void gemm_block(gemm_loop L, T const* A, T const* B, T* C, gemm_args s, b
             for (std::size_t v = 0; v < NV; ++v) bv[v] = batch::load_unaligned(b + v * V);
             for (std::size_t r = 0; r < MR; ++r) {
                 batch const av(a[r * s.a_row]);
-                for (std::size_t v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+                for (std::size_t v = 0; v < NV; ++v) acc[r][v] = detail::fma(av, bv[v], acc[r][v]);
             }
         }
     }
@@ -116,10 +116,8 @@ void gemm_strided(std::size_t M, std::size_t N, gemm_loop L, T const* A, T const
     constexpr std::size_t V = simd_width<T>;
     constexpr bool wide = simd_batch<T>::size * sizeof(T) >= 64;  // 32 registers: AVX-512
     std::size_t j = 0;
-    if constexpr (V == 1) {
-        gemm_scalar(M, N, L, A, B, C, s, accumulate);
-        return;
-    }
+    // With the scalar batch (V = 1, a target without SIMD) the same blocking keeps 3x4 (4x3,
+    // 6x2, 8x1) accumulators in floating-point registers: a Cortex-M7 has 32 of them.
     for (; j + 4 * V <= N; j += 4 * V) gemm_panel<wide ? 6 : 3, 4>(M, L, A, B + j, C + j, s, accumulate);
     if (j + 3 * V <= N) {
         gemm_panel<wide ? 8 : 4, 3>(M, L, A, B + j, C + j, s, accumulate);

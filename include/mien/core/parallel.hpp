@@ -11,14 +11,26 @@
 // microseconds) on the atomic counters before they block: +6 % paper training images/s on the
 // 2-core reference machine, and no loss when another program holds a core (the spin is
 // bounded, unlike an OpenMP barrier's).
+//
+// Targets without threads (arm-none-eabi's newlib has no gthreads) get a team of one that runs
+// everything on the calling thread: the header still compiles there, and MIEN_HAS_THREADS says
+// which kind this build has.
 #pragma once
 
+#include <cstddef>
+
+#include "team.hpp"
+
+#if defined(__GLIBCXX__) ? defined(_GLIBCXX_HAS_GTHREADS) : (__STDC_HOSTED__ + 0)
+#define MIEN_HAS_THREADS 1
 #include <atomic>
 #include <condition_variable>
-#include <cstddef>
 #include <mutex>
 #include <thread>
 #include <vector>
+#else
+#define MIEN_HAS_THREADS 0
+#endif
 #if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
 #include <intrin.h>
 #endif
@@ -39,9 +51,10 @@ inline void spin_pause() {
 }
 }  // namespace detail
 
-class thread_team {
+#if MIEN_HAS_THREADS
+class thread_team : public team_base {
 public:
-    explicit thread_team(std::size_t threads = 1) : size_(threads == 0 ? 1 : threads) {
+    explicit thread_team(std::size_t threads = 1) : team_base(&dispatch), size_(threads == 0 ? 1 : threads) {
         workers_.reserve(size_ - 1);
         for (std::size_t t = 1; t < size_; ++t) workers_.emplace_back([this, t] { work(t); });
     }
@@ -90,9 +103,14 @@ public:
     }
 
 private:
-    template <class F>
-    static void call(void* context, std::size_t b, std::size_t e, std::size_t t) {
-        (*static_cast<F*>(context))(b, e, t);
+    struct erased {
+        job_type job;
+        void* context;
+        void operator()(std::size_t b, std::size_t e, std::size_t t) const { job(context, b, e, t); }
+    };
+    static void dispatch(team_base* self, std::size_t count, job_type job, void* context) {
+        erased e{job, context};
+        static_cast<thread_team*>(self)->run(count, e);
     }
 
     void work(std::size_t t) {
@@ -133,5 +151,26 @@ private:
     std::atomic<std::size_t> pending_{0}, generation_{0};  // written under mutex_, read by spinners too
     bool stopping_ = false;
 };
+#else
+// No threads on this target: a team of one.
+class thread_team : public team_base {
+public:
+    explicit thread_team(std::size_t = 1) : team_base(&dispatch) {}
+    thread_team(thread_team const&) = delete;
+    thread_team& operator=(thread_team const&) = delete;
+    std::size_t size() const { return 1; }
+    static void slice(std::size_t count, std::size_t, std::size_t, std::size_t& begin, std::size_t& end) {
+        begin = 0;
+        end = count;
+    }
+    template <class F>
+    void run(std::size_t count, F& fn) {
+        fn(std::size_t{0}, count, std::size_t{0});
+    }
+
+private:
+    static void dispatch(team_base*, std::size_t count, job_type job, void* context) { job(context, 0, count, 0); }
+};
+#endif
 
 }  // namespace mien

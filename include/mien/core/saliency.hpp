@@ -9,10 +9,10 @@
 // The score is the class's logit (before softmax), as in Simonyan et al.: the softmax couples
 // the classes, the logit is the evidence for one. The pass is an inference pass (batch norm
 // uses its running statistics, dropout is off), so the gradient is that of exactly the function
-// predict() computes. The forward pass runs in the network's own inference workspace (as
-// predict() does; its parameters and statistics are only read); the gradients of the
-// activations and of the parameters (which the layers' backward accumulates, unused here) are
-// members sized at compile time: no allocation per call, and the object is large (allocate it
+// predict() computes. Backward needs every activation of the forward pass, which prediction's
+// planned arena does not keep, so the saved activations, their gradients, the scratch and the
+// parameter gradients (which the layers' backward accumulates, unused here) are members sized
+// at compile time: no allocation per call, and the object is large (allocate it
 // with std::make_unique). One saliency object serves any network of type Net, one call at a time.
 #pragma once
 
@@ -39,7 +39,10 @@ public:
     // probabilities of x in probabilities().
     std::array<T, inputs> const& gradient(Net& net, std::span<T const, inputs> x, std::size_t k) {
         if (k >= outputs) fail("saliency: class %zu is outside [0, %zu)", k, outputs);
-        frame<T> f = net.inference_frame();  // the network's own activations and scratch, as predict()
+        frame<T> f = net.parameter_frame();  // inference mode: running statistics, no dropout
+        f.saved = saved_.data();
+        f.temp = temp_.data();
+        f.temp_stride = Net::temp_size;
         f.grads = grads_.data();
         f.grad_stride = Net::params;
         f.dsaved = dsaved_.data();
@@ -64,7 +67,8 @@ public:
     std::array<T, outputs> const& logits() const { return logits_; }
 
 private:
-    std::array<T, Net::saved_per_sample + 1> dsaved_{};
+    std::array<T, Net::saved_per_sample + 1> saved_{}, dsaved_{};
+    std::array<T, Net::temp_size + 1> temp_{};
     std::array<T, Net::params + 1> grads_{};
     std::array<T, outputs> logits_{}, probs_{}, dlogits_{};
     std::array<T, inputs> dx_{};

@@ -17,7 +17,7 @@ inline void multiply_add(std::size_t n, T const* a, T const* b, T* acc) {
     using batch = simd_batch<T>;
     std::size_t i = 0;
     for (std::size_t const full = n - n % batch::size; i < full; i += batch::size) {
-        auto r = xsimd::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), batch::load_unaligned(acc + i));
+        auto r = detail::fma(batch::load_unaligned(a + i), batch::load_unaligned(b + i), batch::load_unaligned(acc + i));
         r.store_unaligned(acc + i);
     }
     for (; i < n; ++i) acc[i] += a[i] * b[i];

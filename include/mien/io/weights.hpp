@@ -279,7 +279,9 @@ load_result match_network(parsed_file const& file, std::vector<named_tensor> con
     load_result result;
     result.file_fingerprint = file.fingerprint;
     result.model_fingerprint = topology_fingerprint<Net>;
-    result.topology_matches = file.fingerprint == result.model_fingerprint;
+    // A file written before settings were hashed (fingerprint v1) matches when its v1 value does.
+    result.topology_matches = file.fingerprint == result.model_fingerprint ||
+                              file.fingerprint == legacy_topology_fingerprint_v1<Net>;
     result.file_topology = file.description;
     for (auto const& [key, value] : file.metadata)
         if (!reserved_key(key)) result.metadata[key] = value;

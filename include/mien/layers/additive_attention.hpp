@@ -37,6 +37,9 @@ struct additive_attention_layer : leaf_layer {
     static constexpr std::size_t macs = 2 * N * D * D + N * N * D + N * N * Cv;
     static constexpr std::size_t saved_per_sample = N * N * D + N * N;
     static constexpr std::size_t temp_size = Cv * N + 2 * N * N + 2 * N * D + D * D;
+    // Prediction keeps no tanh values (N*N*D of them: 332 KB for the paper network, more than
+    // all its other activations): P, R, the scores, the weights and one row of D.
+    static constexpr std::size_t infer_size = 2 * N * D + 2 * N * N + D;
 
     static void init(T* p, T*, random_generator& rng) {
         double const limit = std::sqrt(6.0 / double(2 * D));
@@ -57,24 +60,19 @@ struct additive_attention_layer : leaf_layer {
     // Samples are independent: each thread takes a slice, with its own scratch and gradients.
     static void forward(frame<T> const& f, T const* x, T* y) {
         auto work = [&](std::size_t begin, std::size_t end, std::size_t t) {
-            T* pm = f.temp_of(t);  // Q W1 + b, N x D
-            T* rm = pm + N * D;    // K W2,     N x D
-            T* e = rm + N * D;     // scores,   N x N
+            T* pm = f.temp_of(t);
             for (std::size_t s = begin; s < end; ++s) {
-                T const* xs = x + s * In::size;
-                T* th = f.saved + s * saved_per_sample;  // tanh values, [i][j][D]
-                T* att = th + N * N * D;                  // B, N x N
-                for (std::size_t i = 0; i < N; ++i) detail::copy(D, f.params + b, pm + i * D);
-                gemm<T>(N, D, D, xs + q, f.params + w1, pm, {width, 1, D, D}, true);
-                gemm<T>(N, D, D, xs + k, f.params + w2, rm, {width, 1, D, D}, false);
-                for (std::size_t i = 0; i < N; ++i)
-                    for (std::size_t j = 0; j < N; ++j)
-                        e[i * N + j] = detail::tanh_sum_dot(D, pm + i * D, rm + j * D, f.params + vv, th + (i * N + j) * D);
-                for (std::size_t i = 0; i < N; ++i) detail::softmax(N, e + i * N, att + i * N);
-                gemm<T>(N, Cv, N, att, xs + v, y + s * output_shape::size, {N, 1, width, Cv}, false);
+                T* th = f.saved + s * saved_per_sample;  // tanh values, [i][j][D], kept for backward
+                one_sample(f.params, x + s * In::size, y + s * output_shape::size, pm, th + N * N * D, th, D);
             }
         };
         f.for_samples(work);
+    }
+
+    // Prediction keeps one tanh row at a time.
+    static void infer(frame<T> const& f, T const* x, T* y, T* scratch) {
+        T* th = scratch + 2 * N * D + 2 * N * N;
+        one_sample(f.params, x, y, scratch, scratch + 2 * N * D + N * N, th, 0);
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
@@ -112,6 +110,21 @@ struct additive_attention_layer : leaf_layer {
     }
 
 private:
+    // y = B V with B = softmax_j(v . tanh(P_i + R_j)): pm holds P and R (2 N x D) and the scores
+    // (N x N), att receives B, the tanh row of (i, j) goes to th + (i * N + j) * th_step.
+    static void one_sample(T const* p, T const* xs, T* ys, T* pm, T* att, T* th, std::size_t th_step) {
+        T* rm = pm + N * D;  // K W2
+        T* e = rm + N * D;   // scores
+        for (std::size_t i = 0; i < N; ++i) detail::copy(D, p + b, pm + i * D);
+        gemm<T>(N, D, D, xs + q, p + w1, pm, {width, 1, D, D}, true);
+        gemm<T>(N, D, D, xs + k, p + w2, rm, {width, 1, D, D}, false);
+        for (std::size_t i = 0; i < N; ++i)
+            for (std::size_t j = 0; j < N; ++j)
+                e[i * N + j] = detail::tanh_sum_dot(D, pm + i * D, rm + j * D, p + vv, th + (i * N + j) * th_step);
+        for (std::size_t i = 0; i < N; ++i) detail::softmax(N, e + i * N, att + i * N);
+        gemm<T>(N, Cv, N, att, xs + v, ys, {N, 1, width, Cv}, false);
+    }
+
     // dT_ij = dE_ij v (1 - tanh_ij^2);  dP_i = sum_j dT_ij,  dR_j = sum_i dT_ij.
     static void score_backward(T const* sv, T const* de, T const* th, T* dp, T* dr) {
         using batch = detail::simd_batch<T>;

@@ -37,6 +37,10 @@ struct batch_norm_layer : leaf_layer {
     // Batch mean and 1/std in the first 2C; the rest is room for per-sample partial sums.
     static constexpr std::size_t saved_per_sample = 3 * C;
     static constexpr std::size_t temp_size = 0;
+    static constexpr std::array<double, 2> settings{eps, momentum};
+    // Per channel and element-wise once the statistics are known (they are computed from x
+    // before y is written), so y may be x.
+    static constexpr bool in_place = true;
 
     static void init(T* p, T* s, random_generator&) {
         detail::fill(C, T(1), p);
@@ -116,7 +120,7 @@ struct batch_norm_layer : leaf_layer {
                 T* yi = y + i * C;
                 std::size_t c = 0;
                 for (; c < full; c += V)
-                    xsimd::fma(batch::load_unaligned(xi + c), batch::load_unaligned(scale + c), batch::load_unaligned(shift + c))
+                    detail::fma(batch::load_unaligned(xi + c), batch::load_unaligned(scale + c), batch::load_unaligned(shift + c))
                         .store_unaligned(yi + c);
                 for (; c < C; ++c) yi[c] = shift[c] + xi[c] * scale[c];
             }
@@ -174,8 +178,8 @@ struct batch_norm_layer : leaf_layer {
                 std::size_t c = 0;
                 for (; c < full; c += V) {
                     batch const d = batch::load_unaligned(xi + c) - batch::load_unaligned(mean + c);
-                    batch const r = xsimd::fma(batch::load_unaligned(k2 + c), d, batch::load_unaligned(k0 + c));
-                    xsimd::fma(batch::load_unaligned(k1 + c), batch::load_unaligned(dyi + c), r).store_unaligned(dxi + c);
+                    batch const r = detail::fma(batch::load_unaligned(k2 + c), d, batch::load_unaligned(k0 + c));
+                    detail::fma(batch::load_unaligned(k1 + c), batch::load_unaligned(dyi + c), r).store_unaligned(dxi + c);
                 }
                 for (; c < C; ++c) dxi[c] = k1[c] * dyi[c] + (k2[c] * (xi[c] - mean[c]) + k0[c]);
             }

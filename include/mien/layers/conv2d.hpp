@@ -17,6 +17,7 @@
 // weights (K*K*Cin x F); backward dW += col^T dY, dcol = dY W^T, col2im scatters dcol into dx.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <string_view>
@@ -90,6 +91,9 @@ struct conv2d_layer : leaf_layer {
     static constexpr std::size_t Hq = output_shape::height + 2 * dpad, Wq = output_shape::width + 2 * dpad;
     static constexpr std::size_t temp_size =
         direct ? weights : implicit ? (pad ? Hp * Wp * Cin : 0) + Hq * Wq * F + weights : 2 * P * patch + weights;
+    // Forward needs only the first part: the bordered input, or the patch matrix.
+    static constexpr std::size_t forward_temp_size = direct ? 0 : implicit ? (pad ? Hp * Wp * Cin : 0) : P * patch;
+    static constexpr std::array<double, 5> settings{double(F), double(K), double(pad), double(S), double(Bias)};
 
     static void init(T* p, T*, random_generator& rng) {
         detail::he_uniform(p, weights, patch, rng);

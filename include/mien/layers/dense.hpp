@@ -7,6 +7,7 @@
 // the input length must equal it, which catches a network wired to the wrong width), Bias.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <string_view>
@@ -33,6 +34,8 @@ struct dense_layer : leaf_layer {
     static constexpr std::size_t macs = N * Out;
     static constexpr std::size_t saved_per_sample = 0;
     static constexpr std::size_t temp_size = weights;  // W^T for the input gradient
+    static constexpr std::size_t forward_temp_size = 0;
+    static constexpr std::array<double, 2> settings{double(Out), double(Bias)};
 
     // Glorot-uniform, as Keras does for Dense.
     static void init(T* p, T*, random_generator& rng) {

@@ -12,6 +12,7 @@
 // (bordered with K-1-P zeros) with the flipped weights, other strides scatter tap by tap.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -45,6 +46,11 @@ struct depthwise_conv2d_layer : leaf_layer {
     static constexpr std::size_t Hq = OH + 2 * dpad, Wq = OW + 2 * dpad;
     // bordered x, then (stride 1) bordered dY and the flipped weights
     static constexpr std::size_t temp_size = Hp * Wp * C + (S == 1 ? Hq * Wq * C + K * K * C : 0);
+    static constexpr std::size_t forward_temp_size = Hp * Wp * C;  // the bordered x only
+    // Prediction borders K input rows at a time, not the whole map (21,632 values for the
+    // paper's 24x24x32 map, more than its output): the same sums in the same order.
+    static constexpr std::size_t infer_size = K * Wp * C;
+    static constexpr std::array<double, 3> settings{double(K), double(pad), double(S)};
 
     static void init(T* p, T*, random_generator& rng) { detail::he_uniform(p, params, K * K, rng); }
 
@@ -80,6 +86,23 @@ struct depthwise_conv2d_layer : leaf_layer {
             }
         };
         f.for_samples(work);
+    }
+
+    static void infer(frame<T> const& f, T const* x, T* y, T* rows) {
+        for (std::size_t oy = 0; oy < OH; ++oy) {
+            for (std::size_t ky = 0; ky < K; ++ky) {
+                std::ptrdiff_t const iy = std::ptrdiff_t(oy * S + ky) - std::ptrdiff_t(pad);
+                T* row = rows + ky * Wp * C;
+                if (iy < 0 || iy >= std::ptrdiff_t(In::height)) {
+                    detail::fill(Wp * C, T(0), row);
+                } else {
+                    detail::fill(pad * C, T(0), row);
+                    detail::copy(In::width * C, x + std::size_t(iy) * In::width * C, row + pad * C);
+                    detail::fill((Wp - pad - In::width) * C, T(0), row + (pad + In::width) * C);
+                }
+            }
+            correlate<1, OW, Wp, S>(rows, f.params, y + oy * OW * C);
+        }
     }
 
     static void backward(frame<T> const& f, T const* x, T const*, T const* dy, T* dx) {
@@ -121,7 +144,7 @@ private:
     static T load(T, T const* p) { return *p; }
     static void store(batch v, T* p) { v.store_unaligned(p); }
     static void store(T v, T* p) { *p = v; }
-    static batch madd(batch a, batch b, batch c) { return xsimd::fma(a, b, c); }
+    static batch madd(batch a, batch b, batch c) { return detail::fma(a, b, c); }
     static T madd(T a, T b, T c) { return c + a * b; }
 
     // y (Ho x Wo x C) = sum_{ky,kx} xp[oy*St + ky][ox*St + kx] * w[ky][kx], xp Wx pixels wide.

@@ -19,24 +19,18 @@
 namespace mien {
 
 template <Shape In, class T>
-struct dot_product_attention_layer : leaf_layer {
+struct dot_product_attention_layer : parameterless_layer<In, T, shape<In::height, In::width, In::value_width>> {
     static_assert(detail::is_qkv_shape<In>::value,
                   "dot_product_attention: input must be the query/key/value tokens of a qk_projection");
     static_assert(In::query_width == In::key_width, "dot_product_attention: query width != key width");
     static constexpr std::size_t N = In::pixels, D = In::query_width, Cv = In::value_width, width = In::channels;
     static constexpr std::size_t q = 0, k = D, v = 2 * D;
-    using input_shape = In;
-    using output_shape = shape<In::height, In::width, Cv>;
-    using scalar = T;
+    using output_shape = typename dot_product_attention_layer::output_shape;
     static constexpr std::string_view name = "dot_product_attention";
-    static constexpr std::size_t params = 0, state_size = 0;
     static constexpr std::size_t macs = N * N * D + N * N * Cv;
     static constexpr std::size_t saved_per_sample = N * N;
     static constexpr std::size_t temp_size = 2 * N * N + (D > Cv ? D : Cv) * N;
-
-    static void init(T*, T*, random_generator&) {}
-    template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr std::size_t forward_temp_size = D * N + N * N;  // K^T and the scores
 
     // Samples are independent: each thread takes a slice, with its own scratch.
     static void forward(frame<T> const& f, T const* x, T* y) {

@@ -21,21 +21,28 @@ struct dropout_layer : leaf_layer {
     using scalar = T;
     static constexpr std::string_view name = "dropout";
     static constexpr std::size_t params = 0, state_size = 1, macs = 0, temp_size = 0;
+    static constexpr std::size_t rate_size = 1;  // the state is the rate, a setting
     static constexpr std::size_t saved_per_sample = In::size;  // the scaled mask
     static constexpr double default_rate = 0.2;
+    // Prediction is the identity: in place, and no mask to keep.
+    static constexpr bool in_place = true;
+    static constexpr std::size_t infer_size = 0;
+    static void infer(frame<T> const&, T const* x, T* y, T*) {
+        if (x != y) detail::copy(In::size, x, y);
+    }
 
     static void init(T*, T* s, random_generator&) { s[0] = T(default_rate); }
 
     template <class V>
     static void for_each_tensor(V&& v) {
-        v(detail::tensor(name, "rate", 0, {1}, false));
+        v(detail::tensor(name, "rate", 0, {1}, false, true));
     }
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         std::size_t const n = f.n * In::size;
         double const p = double(f.state[0]);
         if (!f.training || p <= 0.0 || !f.rng) {
-            detail::copy(n, x, y);
+            if (x != y) detail::copy(n, x, y);
             if (f.training) detail::fill(n, T(1), f.saved);
             return;
         }

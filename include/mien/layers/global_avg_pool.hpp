@@ -13,17 +13,9 @@
 namespace mien {
 
 template <Shape In, class T>
-struct global_avg_pool_layer : leaf_layer {
+struct global_avg_pool_layer : parameterless_layer<In, T, flat<In::channels>> {
     static constexpr std::size_t C = In::channels;
-    using input_shape = In;
-    using output_shape = flat<C>;
-    using scalar = T;
     static constexpr std::string_view name = "global_avg_pool";
-    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
-
-    static void init(T*, T*, random_generator&) {}
-    template <class V>
-    static void for_each_tensor(V&&) {}
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         T const scale = T(1) / T(In::pixels);

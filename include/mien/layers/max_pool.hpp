@@ -5,6 +5,7 @@
 // the maximum, found again by comparison with the saved output (nothing extra is stored).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -15,21 +16,16 @@
 namespace mien {
 
 template <Shape In, class T, std::size_t P, std::size_t S>
-struct max_pool_layer : leaf_layer {
+struct max_pool_layer
+    : parameterless_layer<In, T, shape<conv_output_extent(In::height, P, 0, S), conv_output_extent(In::width, P, 0, S), In::channels>> {
     static_assert(P > 0, "max_pool: the window must be at least 1");
     static_assert(S > 0, "max_pool: the stride must be at least 1");
     static_assert(P <= In::height, "max_pool: window taller than the input");
     static_assert(P <= In::width, "max_pool: window wider than the input");
     static constexpr std::size_t C = In::channels;
-    using input_shape = In;
-    using output_shape = shape<conv_output_extent(In::height, P, 0, S), conv_output_extent(In::width, P, 0, S), C>;
-    using scalar = T;
+    using output_shape = typename max_pool_layer::output_shape;
     static constexpr std::string_view name = "max_pool";
-    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
-
-    static void init(T*, T*, random_generator&) {}
-    template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr std::array<double, 2> settings{double(P), double(S)};  // window, stride
 
     static std::size_t at(std::size_t y, std::size_t x) { return (y * In::width + x) * C; }
 
@@ -66,7 +62,7 @@ private:
                     for (std::size_t ky = 0; ky < P; ++ky)
                         for (std::size_t kx = 0; kx < P; ++kx) {
                             batch const in = batch::load_unaligned(xs + at(oy * S + ky, ox * S + kx) + c);
-                            m = xsimd::select(in > m, in, m);
+                            m = detail::select(in > m, in, m);
                         }
                     m.store_unaligned(out + c);
                 }
@@ -95,7 +91,7 @@ private:
                         for (std::size_t kx = 0; kx < P; ++kx) {
                             std::size_t const i = at(oy * S + ky, ox * S + kx) + c;
                             auto const hit = (batch::load_unaligned(xs + i) == m) & ~routed;
-                            (batch::load_unaligned(dxs + i) + xsimd::select(hit, g, batch(T(0)))).store_unaligned(dxs + i);
+                            (batch::load_unaligned(dxs + i) + detail::select(hit, g, batch(T(0)))).store_unaligned(dxs + i);
                             routed = routed | hit;
                         }
                 }

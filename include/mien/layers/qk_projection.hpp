@@ -7,6 +7,7 @@
 // Parameters Wq [C][Dq], bq [Dq], Wk [C][Dk], bk [Dk]. macs = N * C * (Dq + Dk).
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <string_view>
@@ -32,6 +33,8 @@ struct qk_projection_layer : leaf_layer {
     static constexpr std::size_t macs = N * C * (Dq + Dk);
     static constexpr std::size_t saved_per_sample = 0;
     static constexpr std::size_t temp_size = C * (Dq > Dk ? Dq : Dk);
+    static constexpr std::size_t forward_temp_size = 0;
+    static constexpr std::array<double, 2> settings{double(Dq), double(Dk)};
 
     static void init(T* p, T*, random_generator& rng) {
         double const lq = std::sqrt(6.0 / double(C + Dq)), lk = std::sqrt(6.0 / double(C + Dk));

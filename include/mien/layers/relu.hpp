@@ -13,16 +13,9 @@
 namespace mien {
 
 template <Shape In, class T>
-struct relu_layer : leaf_layer {
-    using input_shape = In;
-    using output_shape = plain_shape<In>;
-    using scalar = T;
+struct relu_layer : parameterless_layer<In, T> {
     static constexpr std::string_view name = "relu";
-    static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
-
-    static void init(T*, T*, random_generator&) {}
-    template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr bool in_place = true;  // element-wise: each value is read before it is written
 
     // Element-wise, so each thread takes the values of its slice of samples.
     static void forward(frame<T> const& f, T const* x, T* y) {
@@ -31,7 +24,7 @@ struct relu_layer : leaf_layer {
             std::size_t const n = end * In::size, full = n - (n - i) % batch::size;
             for (; i < full; i += batch::size) {
                 batch const v = batch::load_unaligned(x + i);
-                xsimd::select(v > zero(), v, zero()).store_unaligned(y + i);
+                detail::select(v > zero(), v, zero()).store_unaligned(y + i);
             }
             for (; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
         };
@@ -44,7 +37,7 @@ struct relu_layer : leaf_layer {
             std::size_t i = begin * In::size;
             std::size_t const n = end * In::size, full = n - (n - i) % batch::size;
             for (; i < full; i += batch::size)
-                xsimd::select(batch::load_unaligned(y + i) > zero(), batch::load_unaligned(dy + i), zero()).store_unaligned(dx + i);
+                detail::select(batch::load_unaligned(y + i) > zero(), batch::load_unaligned(dy + i), zero()).store_unaligned(dx + i);
             for (; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
         };
         f.for_samples(work);

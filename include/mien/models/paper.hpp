@@ -12,6 +12,7 @@
 #include <cstddef>
 
 #include "../blocks/concat.hpp"
+#include "../blocks/conv_block.hpp"
 #include "../blocks/residual.hpp"
 #include "../blocks/sequential.hpp"
 #include "../core/network.hpp"
@@ -30,8 +31,9 @@
 namespace mien {
 
 // Conv 3x3 same (no bias) -> BN -> ReLU -> max-pool 2x2: halves the map, sets the width.
+// (conv_block: those four layers, predicted two rows at a time.)
 template <std::size_t C>
-using normal_block = sequential<conv2d<C, 3, same>, batch_norm, relu, max_pool<2>>;
+using normal_block = conv_block<C, 3>;
 
 // y = ReLU(x + BN(PW(DW(x)))): a separable convolution with an identity shortcut.
 template <std::size_t C>
