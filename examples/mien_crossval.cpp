@@ -58,6 +58,7 @@
 #include <mien/train/evaluate.hpp>
 #include <mien/train/metrics.hpp>
 #include <mien/train/epoch.hpp>
+#include <mien/vision/jaffe_faces.hpp>
 
 #include "common/confusion_image.hpp"
 #include "common/balance_flags.hpp"

@@ -49,6 +49,7 @@
 #include <mien/mien.hpp>
 #include <mien/train/evaluate.hpp>
 #include <mien/train/metrics.hpp>
+#include <mien/vision/jaffe_faces.hpp>
 
 #include "common/confusion_image.hpp"
 
