@@ -146,26 +146,34 @@ private:
 };
 
 // The preset a .mien file holds: by its topology fingerprint, else the first whose tensor shapes
-// match (load_weights' default policy), else an error quoting both presets' reasons.
-std::unique_ptr<model_base> open_model(std::string const& path) {
-    auto const bytes = mien::detail::read_file(path, "mien.Model");
-    auto const file = mien::detail::parse_file(bytes, path.c_str());
+// match (load_weights' default policy: a file written before a change of the fingerprint's
+// recipe still loads), else an error quoting both presets' reasons.
+std::string preset_of(std::span<std::byte const> bytes, std::string const& path) {
     using paper = mien::models::paper<>;
     using fast = mien::models::fast;
-    if (file.fingerprint == mien::topology_fingerprint<paper>) return std::make_unique<model_impl<paper>>("paper", bytes, path);
-    if (file.fingerprint == mien::topology_fingerprint<fast>) return std::make_unique<model_impl<fast>>("fast", bytes, path);
+    auto const file = mien::detail::parse_file(bytes, path.c_str());
+    if (file.fingerprint == mien::topology_fingerprint<paper>) return "paper";
+    if (file.fingerprint == mien::topology_fingerprint<fast>) return "fast";
     std::string reasons;
-    try {
-        return std::make_unique<model_impl<paper>>("paper", bytes, path);
-    } catch (mien::error const& e) {
-        reasons += std::string("\n  paper: ") + e.what();
-    }
-    try {
-        return std::make_unique<model_impl<fast>>("fast", bytes, path);
-    } catch (mien::error const& e) {
-        reasons += std::string("\n  fast: ") + e.what();
-    }
+    auto const fits = [&]<class Net>(char const* name) {
+        try {
+            auto net = std::make_unique<Net>();
+            mien::decode_weights(*net, bytes, path.c_str());
+            return true;
+        } catch (mien::error const& e) {
+            reasons += std::string("\n  ") + name + ": " + e.what();
+            return false;
+        }
+    };
+    if (fits.template operator()<paper>("paper")) return "paper";
+    if (fits.template operator()<fast>("fast")) return "fast";
     mien::fail("%s: not a network mien's Python module knows (the paper and fast presets):%s", path.c_str(), reasons.c_str());
+}
+
+std::unique_ptr<model_base> open_model(std::string const& path) {
+    auto const bytes = mien::detail::read_file(path, "mien.Model");
+    if (preset_of(bytes, path) == "paper") return std::make_unique<model_impl<mien::models::paper<>>>("paper", bytes, path);
+    return std::make_unique<model_impl<mien::models::fast>>("fast", bytes, path);
 }
 
 class model {
@@ -258,14 +266,11 @@ public:
         if (min_neighbors > 0) o.detector.min_neighbors = min_neighbors;
         if (min_face_fraction > 0) o.detector.min_face_fraction = min_face_fraction;
         auto const bytes = mien::detail::read_file(weights, "mien.Recognizer");
-        auto const file = mien::detail::parse_file(bytes, weights.c_str());
-        if (file.fingerprint == mien::topology_fingerprint<mien::models::fast>) {
+        preset_ = preset_of(bytes, weights);
+        if (preset_ == "fast")
             impl_ = std::make_unique<recognizer_impl<mien::models::fast>>(bytes, weights, o);
-            preset_ = "fast";
-        } else {
+        else
             impl_ = std::make_unique<recognizer_impl<mien::models::paper<>>>(bytes, weights, o);
-            preset_ = "paper";
-        }
     }
 
     py::list detect_emotions(py::array_t<std::uint8_t, py::array::c_style> const& frame) {
