@@ -5,8 +5,6 @@
 // by mien-embed (cmake/mien_embed.cmake) from models/<model>.mien.
 #pragma once
 
-#include <cstddef>
-
 #include <mien/io/fingerprint.hpp>
 #include <mien/models/paper.hpp>
 
@@ -16,8 +14,6 @@ namespace firmware {
 using net = mien::models::fast;
 namespace weights = fast_weights;
 inline constexpr char model[] = "fast";
-// The RAM this example allows the arena: 256 KB, less than half of an STM32H7's AXI SRAM.
-inline constexpr std::size_t arena_budget = 256 * 1024;
 }  // namespace firmware
 #elif defined(FIRMWARE_MODEL_PAPER)
 #include "paper_weights.hpp"
@@ -25,8 +21,6 @@ namespace firmware {
 using net = mien::models::paper<>;
 namespace weights = paper_weights;
 inline constexpr char model[] = "paper";
-// The paper network's arena does not fit 256 KB; an STM32H743's 512 KB AXI SRAM holds it.
-inline constexpr std::size_t arena_budget = 512 * 1024;
 }  // namespace firmware
 #else
 #error "define FIRMWARE_MODEL_FAST or FIRMWARE_MODEL_PAPER"

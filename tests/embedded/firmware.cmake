@@ -110,7 +110,19 @@ if(STEP STREQUAL "qemu")
   run(${_host} ${_weights} --compare ${WORK_DIR}/host-scalar-output.txt)
 
   # Instructions per prediction: SysTick counts the 25 MHz clock of virtual time, and with
-  # -icount shift=0 each instruction takes 1 ns, so one tick is 40 instructions.
+  # -icount shift=0 each instruction takes 1 ns, so one tick is 40 instructions. The firmware
+  # first times a loop of a known instruction count: the conversion must hold to 0.1 %.
+  if(NOT "${_out}${_err}" MATCHES "calibration ([0-9]+) instructions ticks ([0-9]+)")
+    message(FATAL_ERROR "the firmware printed no calibration line")
+  endif()
+  set(_expected ${CMAKE_MATCH_1})
+  math(EXPR _counted "${CMAKE_MATCH_2} * 40")
+  math(EXPR _error "${_counted} - ${_expected}")
+  math(EXPR _limit "${_expected} / 1000")
+  if(_error GREATER _limit OR _error LESS -${_limit})
+    message(FATAL_ERROR "instruction counting is off: a loop of ${_expected} instructions counted ${_counted}")
+  endif()
+  message("calibration: a loop of ${_expected} instructions counted ${_counted} (SysTick ticks x 40)")
   string(REGEX MATCHALL "cost [0-9]+ ticks [0-9]+" _costs "${_out}${_err}")
   list(LENGTH _costs _n)
   if(_n EQUAL 0)
