@@ -1,4 +1,4 @@
-// expect: sequential: this layer is not a layer spec.*sequential_child<2, int
+// expect: sequential_child<2, int.*sequential: this layer is not a layer spec
 //
 // The third layer (position 2) is `int`, not a layer spec: the message says what is wrong and
 // g++ names the position and the type in the instantiation of sequential_child.
