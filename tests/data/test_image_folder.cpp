@@ -110,6 +110,29 @@ TEST_CASE("image_folder: an unknown label folder is an error, or skipped, ignore
     CHECK(d.labels[2] == 6);
 }
 
+TEST_CASE("image_folder: hostile files: a 0-byte .png and a text .jpg are errors naming them; a 16-bit PNG reads as 8-bit") {
+    temp_dir dir;
+    fs::create_directories(dir / "zero" / "angry");
+    std::ofstream(dir / "zero" / "angry" / "empty.png").close();
+    CHECK(mien::testing::error_of([&] { mien::load_image_folder(dir / "zero"); }) ==
+          "load_image_folder: " + (dir / "zero" / "angry" / "empty.png").string() + " is not a readable image");
+    fs::create_directories(dir / "text" / "sad");
+    std::ofstream(dir / "text" / "sad" / "notes.jpg") << "not a photo\n";
+    CHECK(mien::testing::error_of([&] { mien::load_image_folder(dir / "text"); }) ==
+          "load_image_folder: " + (dir / "text" / "sad" / "notes.jpg").string() + " is not a readable image");
+
+    // 16 bits per pixel (v * 257): OpenCV's grayscale read keeps the high byte, v.
+    cv::Mat deep(48, 48, CV_16UC1);
+    for (int i = 0; i < 48 * 48; ++i) deep.at<std::uint16_t>(i / 48, i % 48) = std::uint16_t((i % 256) * 257);
+    fs::create_directories(dir / "deep" / "happy");
+    REQUIRE(cv::imwrite((dir / "deep" / "happy" / "face16.png").string(), deep));
+    auto const d = mien::load_image_folder(dir / "deep");
+    REQUIRE(d.size() == 1);
+    bool same = true;
+    for (int i = 0; i < 48 * 48; ++i) same = same && d.face(0)[i] == i % 256;
+    CHECK(same);
+}
+
 TEST_CASE("image_folder: subject ids from file names") {
     temp_dir dir;
     good_set(dir.path());

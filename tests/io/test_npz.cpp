@@ -15,6 +15,7 @@
 #include <mien/models/paper.hpp>
 
 #include "support/io_test.hpp"
+#include "support/skip.hpp"
 
 #ifndef MIEN_TEST_FIXTURES
 #define MIEN_TEST_FIXTURES (std::filesystem::path(__FILE__).parent_path().parent_path() / "fixtures")
@@ -145,8 +146,7 @@ TEST_CASE("npz: wrong shape, missing array, compressed and corrupted entries") {
 
 TEST_CASE("npz: NumPy reads what mien writes (skipped without /usr/bin/python3 and NumPy)") {
     if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
-        MESSAGE("NumPy not available: skipped");
-        return;
+        MIEN_SKIP_TEST("NumPy not available (/usr/bin/python3 -c 'import numpy' failed)");
     }
     mien::testing::temp_dir dir;
     auto const path = dir / "tiny.npz";

@@ -17,6 +17,7 @@
 #include <mien/models/paper.hpp>
 
 #include "support/io_test.hpp"
+#include "support/skip.hpp"
 
 #if __has_include(<sys/resource.h>)
 #include <sys/resource.h>
@@ -335,7 +336,7 @@ TEST_CASE("weights: a save that fills the disk (RLIMIT_FSIZE) fails with the rea
     CHECK(mien::load_weights(*loaded, path).topology_matches);
     CHECK(snapshot(*loaded) == snapshot(*first));
 #else
-    MESSAGE("no RLIMIT_FSIZE on this system");
+    MIEN_SKIP_TEST("no RLIMIT_FSIZE on this system");
 #endif
 }
 

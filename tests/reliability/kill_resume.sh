@@ -41,7 +41,7 @@ for attempt in 1 2 3 4 5 6 7; do
             # Run 6 is killed the moment a save has begun: as soon as a temporary file shows up.
             delay_ms=0
             for ((poll = 0; poll < 20000; ++poll)); do
-                compgen -G "$out/*.tmp-*" > /dev/null && break
+                compgen -G "$out/*.tmp-$pid" > /dev/null && break
                 kill -0 "$pid" 2>/dev/null || break
             done
         else
@@ -57,7 +57,7 @@ for attempt in 1 2 3 4 5 6 7; do
                 fi
             else
                 kills=$((kills + 1))
-                leftovers=$(find "$out" -name '*.tmp-*' 2>/dev/null | wc -l)
+                leftovers=$(find "$out" -name "*.tmp-$pid" 2>/dev/null | wc -l)  # this run's own
                 during=""
                 if (( leftovers > 0 )); then saves_hit=$((saves_hit + 1)); during=", during a save"; fi
                 if (( attempt == 6 )); then

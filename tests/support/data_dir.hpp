@@ -2,13 +2,15 @@
 //
 // $MIEN_DATA if set, else MIEN_DEFAULT_DATA_DIR (tests/CMakeLists.txt sets it to
 // <repo>/../shared/data), else ../shared/data. A test that needs a data set asks for it with
-// data_set("jaffe") and, when it is absent, skips with a doctest MESSAGE saying so.
+// data_set("jaffe") and, when it is absent, skips (support/skip.hpp: CTest shows it skipped).
 #pragma once
 
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
+
+#include "skip.hpp"
 
 namespace mien::testing {
 
@@ -34,8 +36,7 @@ inline std::optional<std::filesystem::path> data_set(std::string const& name) {
 #define MIEN_REQUIRE_DATA_SET(var, name)                                                               \
     auto const var##_found = ::mien::testing::data_set(name);                                          \
     if (!var##_found) {                                                                                \
-        MESSAGE("skipped: data set '" << name << "' not found under " << ::mien::testing::data_dir().string() \
-                                      << " (set MIEN_DATA)");                                          \
-        return;                                                                                        \
+        MIEN_SKIP_TEST("data set '" << name << "' not found under " << ::mien::testing::data_dir().string() \
+                                    << " (set MIEN_DATA)");                                            \
     }                                                                                                  \
     std::filesystem::path const var = *var##_found
