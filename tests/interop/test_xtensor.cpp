@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -22,6 +23,14 @@ namespace {
 using fast = mien::models::fast;
 using paper = mien::models::paper<>;
 using mien::testing::error_of;
+
+// The compile-time shape of an xt::xfixed_adaptor (its template argument S).
+template <class A>
+struct fixed_shape_of;
+template <class EC, class S, xt::layout_type L, bool SH, class Tag>
+struct fixed_shape_of<xt::xfixed_adaptor<EC, S, L, SH, Tag>> {
+    using type = S;
+};
 
 // n faces of pseudo-random pixels in [0, 1], (n, 48, 48, 1).
 xt::xtensor<float, 4> random_faces(std::size_t n, std::uint32_t seed) {
@@ -126,6 +135,21 @@ TEST_CASE("xtensor: tensors are adaptors over the network's memory with their sh
     paper const& frozen = *net;  // a const network gives a read-only adaptor of the same values
     auto const r = mien::xtensor::tensor<4>(frozen, "00.conv2d.weight");
     CHECK(r(1, 1, 0, 5) == w(1, 1, 0, 5));
+}
+
+TEST_CASE("xtensor: fixed_tensor has the shape in its type and writes the network") {
+    auto net = std::make_unique<paper>();
+    net->init(4);
+    auto w = mien::xtensor::fixed_tensor<3, 3, 1, 32>(*net, "00.conv2d.weight");
+    static_assert(std::is_same_v<fixed_shape_of<decltype(w)>::type, xt::fixed_shape<3, 3, 1, 32>>);
+    CHECK(w.data() == net->parameters().data());
+    auto const dynamic = mien::xtensor::tensor<4>(*net, "00.conv2d.weight");
+    CHECK(w(2, 1, 0, 31) == dynamic(2, 1, 0, 31));
+    w(2, 1, 0, 31) = 3.0f;
+    CHECK(net->parameters()[(2 * 3 + 1) * 32 + 31] == 3.0f);
+    CHECK(error_of([&] { mien::xtensor::fixed_tensor<3, 3, 1, 16>(*net, "00.conv2d.weight"); }) ==
+          "mien::xtensor::fixed_tensor: 00.conv2d.weight has shape (3, 3, 1, 32), not the (3, 3, 1, 16) asked for");
+    CHECK(error_of([&] { mien::xtensor::fixed_tensor<288, 32>(*net, "00.conv2d.weight"); }).ends_with("not the (288, 32) asked for"));
 }
 
 TEST_CASE("xtensor: a wrong rank or name says what exists") {

@@ -6,6 +6,7 @@
 //   xt::xtensor<float, 2> p = mien::xtensor::predict(net, faces);       // (N, 7)
 //   auto w = mien::xtensor::tensor<4>(net, "00.conv2d.weight");         // (3, 3, 1, 32), writable
 //   w(1, 1, 0, 5) = 0.5f;                                 // writes net.parameters() itself
+//   auto f = mien::xtensor::fixed_tensor<3, 3, 1, 32>(net, "00.conv2d.weight");  // shape in the type
 //
 // predict takes any expression (lazy ones too, e.g. `images / 255.0f`) of shape (H, W, C),
 // (N, H, W, C), or, for one-channel networks, (H, W) and (N, H, W); it is evaluated once into a
@@ -15,8 +16,15 @@
 // tensor<Rank>(net, name) adapts the network's own memory (no copy): the rank is a template
 // argument, so the adaptor is an xt::xtensor_adaptor with a fixed rank, and its shape is the
 // tensor's (docs/WEIGHTS_FORMAT.md lists them: conv2d weight (K, K, Cin, F), dense weight
-// (In, Out), ...). A wrong name or rank fails naming what exists. for_each_tensor(net, f) visits
-// every tensor as (name, xt::xarray_adaptor) for code that does not know the ranks.
+// (In, Out), ...). fixed_tensor<Dims...>(net, name) is the same memory as an xfixed_adaptor, the
+// shape a compile-time constant of its type (xtensor then sizes loops and temporaries at compile
+// time); the dims are checked against the tensor's once, when it is made. A wrong name, rank or
+// shape fails naming what exists. for_each_tensor(net, f) visits every tensor as
+// (name, xt::xarray_adaptor) for code that does not know the ranks.
+//
+// Why the shape is spelled by the caller: each layer knows its tensors' sizes at compile time, but
+// hands them out through for_each_tensor, which is not constexpr, so this header cannot derive
+// them from the name.
 //
 // This header is the only place mien includes xtensor: the core, the umbrella header and
 // embedded builds never need it (STYLE convention 13). Debian 12's xtensor 0.24 keeps its
@@ -119,6 +127,20 @@ auto tensor(Net& net, std::string_view name) {
     std::array<std::size_t, Rank> shape{};
     std::copy_n(t.info.dims.begin(), Rank, shape.begin());
     return ::xt::adapt(detail::data_of(net, t.info), t.info.size(), ::xt::no_ownership(), shape);
+}
+
+// The tensor `name` as an xt::xfixed_adaptor of shape (Dims...): the shape is part of the type;
+// it must be the tensor's (checked here, once).
+template <std::size_t... Dims, class Net>
+auto fixed_tensor(Net& net, std::string_view name) {
+    static_assert(sizeof...(Dims) >= 1, "mien::xtensor::fixed_tensor: give the tensor's shape, e.g. <3, 3, 1, 32>");
+    named_tensor const t = detail::find_tensor(net, name);
+    std::array<std::size_t, sizeof...(Dims)> const want{Dims...};
+    if (t.info.rank != want.size() || !std::equal(want.begin(), want.end(), t.info.dims.begin()))
+        fail("mien::xtensor::fixed_tensor: %s has shape %s, not the %s asked for", t.name.c_str(),
+             detail::shape_text(std::span<std::size_t const>(t.info.dims.data(), t.info.rank)).c_str(),
+             detail::shape_text(want).c_str());
+    return ::xt::adapt(detail::data_of(net, t.info), ::xt::fixed_shape<Dims...>{});
 }
 
 // Read-only, for a const network.
