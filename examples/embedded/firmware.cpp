@@ -49,7 +49,9 @@ alignas(16) std::byte arena[net::inference_bytes];
 // instruction counting itself: under QEMU's -icount shift=0 it must read 2 x iterations.
 std::uint64_t calibration_ticks(std::uint32_t iterations) {
     std::uint64_t const start = embedded::ticks();
-    asm volatile("1:\n\tsubs %0, %0, #1\n\tbne 1b" : "+r"(iterations) : : "cc");
+    // .syntax unified: for Thumb-1 cores (Cortex-M0+) GCC hands inline asm to the assembler in
+    // the old divided syntax, where this subs does not assemble.
+    asm volatile(".syntax unified\n1:\n\tsubs %0, %0, #1\n\tbne 1b" : "+r"(iterations) : : "cc");
     return embedded::ticks() - start;
 }
 

@@ -65,8 +65,10 @@ extern "C" [[noreturn]] void reset_handler() {
     // CPACR: full access to coprocessors 10 and 11 (the FPU). Until this is done any
     // floating-point instruction is a UsageFault; the barriers make it take effect before the
     // next instruction (ARMv7-M ARM, B3.2.20).
+#if defined(__ARM_FP)  // a core without an FPU (Cortex-M0+, soft float) has no CPACR to set
     *reinterpret_cast<std::uint32_t volatile*>(0xE000ED88u) |= 0xFu << 20;
     asm volatile("dsb\n\tisb" ::: "memory");
+#endif
 
     // volatile: keep GCC from turning these loops into calls of memcpy / memset, which are
     // allowed to assume the C library is initialised.

@@ -1,6 +1,6 @@
 # tests/embedded/firmware.cmake -- one step of a firmware test (see CMakeLists.txt here).
 #
-#   cmake -DSTEP=build|qemu|memory_report|no_heap -DMODEL=fast|paper [-DBUILD_TYPE=Release] [-DCORE=m7|m4] -DMIEN_ROOT=<src>
+#   cmake -DSTEP=build|qemu|memory_report|no_heap -DMODEL=fast|paper [-DBUILD_TYPE=Release] [-DCORE=m7|m4|m0plus] [-DFACES_PER_CLASS=2] -DMIEN_ROOT=<src>
 #         -DWORK_DIR=<dir> -DMIEN_EMBED=<host mien-embed> -DMIEN_FACES=<host mien-faces or "">
 #         -DDATA_DIR=<data> -DGENERATOR=<g> -DHOST_CXX=<c++> [-DLAUNCHER=ccache] -P firmware.cmake
 #
@@ -17,7 +17,9 @@
 # no_heap        arm-none-eabi-nm finds no allocator (malloc, _sbrk, operator new...) in the ELF
 #
 # CORE m7 (the default) builds for the Cortex-M7 of QEMU's mps2-an500, m4 for the Cortex-M4F of
-# mps2-an386 (single-precision FPU); both machines have the memory map of mps2_an500.ld.
+# mps2-an386 (single-precision FPU), m0plus for a Cortex-M0+ (ARMv6-M, soft float), run on
+# mps2-an385's Cortex-M3 (QEMU has no Cortex-M0+ machine with this much RAM; the M3 executes
+# ARMv6-M code as it is). All three machines have the memory map of mps2_an500.ld.
 #
 # A missing ARM toolchain, qemu-system-arm, mien-faces (built only with OpenCV) or FER2013 val
 # folder prints "SKIPPED: <what>" and ends the step successfully (SKIP_REGULAR_EXPRESSION).
@@ -36,8 +38,11 @@ if(NOT CORE OR CORE STREQUAL "m7")
 elseif(CORE STREQUAL "m4")
   set(_machine mps2-an386)
   set(_cpu_flags "-DMIEN_CPU_FLAGS=-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard")
+elseif(CORE STREQUAL "m0plus")
+  set(_machine mps2-an385)
+  set(_cpu_flags "-DMIEN_CPU_FLAGS=-mcpu=cortex-m0plus -mthumb")
 else()
-  message(FATAL_ERROR "firmware.cmake: CORE must be m7 or m4 (found '${CORE}')")
+  message(FATAL_ERROR "firmware.cmake: CORE must be m7, m4 or m0plus (found '${CORE}')")
 endif()
 
 find_program(ARM_CXX arm-none-eabi-g++)
@@ -67,7 +72,10 @@ function(run)
 endfunction()
 
 if(STEP STREQUAL "build")
-  set(_common -G ${GENERATOR} -DMODEL=${MODEL} -DMIEN_ROOT=${MIEN_ROOT} -DMIEN_EMBED=${MIEN_EMBED}
+  if(NOT FACES_PER_CLASS)
+    set(FACES_PER_CLASS 2)
+  endif()
+  set(_common -G ${GENERATOR} -DMODEL=${MODEL} -DFACES_PER_CLASS=${FACES_PER_CLASS} -DMIEN_ROOT=${MIEN_ROOT} -DMIEN_EMBED=${MIEN_EMBED}
               -DMIEN_FACES=${MIEN_FACES} -DMIEN_DATA=${DATA_DIR})
   if(LAUNCHER)
     list(APPEND _common -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
