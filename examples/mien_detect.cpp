@@ -5,17 +5,18 @@
 //   mien-detect --image a.jpg b.png --json                   (one JSON object per image)
 //   mien-detect --dir photos/ --output annotated/ --explain
 //
-// Per frame (mien::recognizer, mien/vision/recognizer.hpp): the faces are found by OpenCV's Haar
-// cascade on a downscaled gray copy, each is cropped square with the measured margin, made
+// Per frame of a video or camera (mien::video_recognizer, mien/vision/video_recognizer.hpp): the
+// faces are searched by OpenCV's Haar cascade near the faces tracked so far and, on a downscaled
+// gray copy, in one of --search-parts bands of face sizes of the whole frame, so that no frame
+// pays for a whole-frame search; each face is cropped square with the measured margin, made
 // 48x48 gray and classified by the network (the shipped models/paper.mien unless --weights).
 // A tracker (IoU between frames, mien/vision/face_tracker.hpp) gives each face an id and
-// --smooth N averages its probabilities over its last N frames. --explain overlays the saliency
-// map (gradient of the top class's score with respect to the face, mien/core/saliency.hpp).
-// --track-search N trades recall for speed: a whole-frame search every N frames, and in between
-// a search only around the last frame's faces (mien::recognizer::recognize_near).
+// --smooth N averages its probabilities over its last N frames. Photos get a whole-frame search
+// each. --explain overlays the saliency map (gradient of the top class's score with respect to
+// the face, mien/core/saliency.hpp).
 //
-// Output: boxes, labels, a bar per expression, the frame rate and per-stage milliseconds drawn on
-// each frame; shown in a window when a display exists (DISPLAY or WAYLAND_DISPLAY; not with
+// Output: boxes, labels, a bar per expression, the frame time and per-stage milliseconds drawn on
+// each frame (mien/vision/overlay.hpp); shown in a window when a display exists (DISPLAY or WAYLAND_DISPLAY; not with
 // --no-window), and written with --output (or, without a display, by default): a video
 // (--video: <stem>-mien.avi, --camera N: camera<N>-mien.avi; .avi is Motion JPEG, .mp4 MPEG-4)
 // or, for photos, a folder (mien-detect-out/) of <stem>.png. Files are written under a temporary
@@ -25,9 +26,13 @@
 // time_ms in the JSON: a video frame's position (its index over the file's frame rate), the time
 // since the first frame for a camera, 0 for photos.
 //
+// At the end: the counts per expression and, per stage, the mean, p50, p99 and max milliseconds
+// per frame (mien/vision/frame_stats.hpp): a live camera needs the slow frames, not the mean.
+//
 // Exit status: 0 done (frames without a face are normal), 1 bad input or failure (the message
 // names the file or device and what was wrong), 2 bad flags.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -36,6 +41,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,10 +59,10 @@
 
 #include <mien/core/saliency.hpp>
 #include <mien/data/image_folder.hpp>
-#include <mien/vision/face_tracker.hpp>
-#include <mien/vision/recognizer.hpp>
-
-#include "common/overlay.hpp"
+#include <mien/io/binary.hpp>
+#include <mien/vision/frame_stats.hpp>
+#include <mien/vision/overlay.hpp>
+#include <mien/vision/video_recognizer.hpp>
 
 namespace fs = std::filesystem;
 
@@ -71,7 +77,7 @@ struct config {
     bool json = false, explain = false, no_output = false, no_window = false;
     std::string resize;  // WxH: every frame resized first (e.g. 640x480 for comparable timings)
     cv::Size size;
-    std::size_t smooth = 1, max_frames = 0, track_search = 10;
+    std::size_t smooth = 1, max_frames = 0, search_parts = mien::video_options{}.search_parts;
     double scale_factor = mien::face_detector_options{}.scale_factor, min_face = mien::face_detector_options{}.min_face_fraction;
     int detect_side = mien::face_detector_options{}.detect_side, threads = 0, camera_retries = 20;
     double margin = mien::recognizer_options{}.crop.margin, offset = mien::recognizer_options{}.crop.offset;
@@ -96,8 +102,9 @@ std::string find_weights(config const& c) {
     mien::fail("no weights given and none found (tried%s); pass --weights FILE", tried.c_str());
 }
 
-// A file written under a temporary name in its final folder, renamed into place by commit();
-// removed if never committed (an error, an exception).
+// The annotated video, written under a temporary name in its final folder and renamed into place
+// by commit(); removed if never committed (an error, an exception). cv::VideoWriter writes the
+// file itself, so mien::detail::write_file_atomically (which takes the bytes) cannot; photos use it.
 class atomic_output {
 public:
     explicit atomic_output(fs::path final_path) : final_(std::move(final_path)) {
@@ -135,81 +142,100 @@ int fourcc_for(fs::path const& file) {
                file.string().c_str(), ext.c_str());
 }
 
-// Per-expression counts and mean stage times over the whole run.
+// Per-expression counts and the per-stage frame times of the whole run.
 struct summary {
-    std::size_t frames = 0, frames_with_faces = 0, faces = 0;
     std::array<std::size_t, mien::expression_count> per_expression{};
-    double detection_ms = 0, preprocessing_ms = 0, recognition_ms = 0, drawing_ms = 0, frame_ms = 0;
-    double wall_ms = 0;
+    mien::frame_stats stats;
+    double wall_ms = 0;  // the whole loop: decoding, the pipeline, writing, display
 
     void print(std::FILE* f, std::string const& source) const {
+        std::size_t const frames = stats.frames(), faces = stats.faces();
         std::fprintf(f, "mien-detect: %s: %zu frames, %zu with a face (%.1f %%), %zu faces\n", source.c_str(), frames,
-                     frames_with_faces, frames ? 100.0 * double(frames_with_faces) / double(frames) : 0.0, faces);
+                     stats.frames_with_faces(), frames ? 100.0 * double(stats.frames_with_faces()) / double(frames) : 0.0, faces);
         std::fprintf(f, "%-10s %7s %7s\n", "expression", "faces", "share");
         for (std::size_t k = 0; k < mien::expression_count; ++k)
             std::fprintf(f, "%-10s %7zu %6.1f%%\n", std::string(mien::expression_names[k]).c_str(), per_expression[k],
                          faces ? 100.0 * double(per_expression[k]) / double(faces) : 0.0);
         if (frames == 0) return;
-        double const n = double(frames);
-        std::fprintf(f, "mean per frame: detection %.2f ms, preprocessing %.2f ms, recognition %.2f ms (%.2f ms per face), "
-                        "drawing %.2f ms; whole loop %.2f ms: %.1f frames/s\n",
-                     detection_ms / n, preprocessing_ms / n, recognition_ms / n, faces ? recognition_ms / double(faces) : 0.0,
-                     drawing_ms / n, wall_ms / n, wall_ms > 0 ? 1000.0 * n / wall_ms : 0.0);
+        std::fprintf(f, "ms per frame     mean     p50     p99     max\n");
+        for (auto const s : {mien::stage::detection, mien::stage::preprocessing, mien::stage::recognition, mien::stage::per_face,
+                             mien::stage::tracking, mien::stage::drawing, mien::stage::frame}) {
+            auto const& h = stats.stage(s);
+            std::fprintf(f, "%-14s %7.2f %7.2f %7.2f %7.2f\n", std::string(mien::stage_names[std::size_t(s)]).c_str(), h.mean(),
+                         h.percentile(0.5), h.percentile(0.99), h.max());
+        }
+        std::fprintf(f, "pipeline %.1f frames/s; whole loop with decoding and writing %.1f frames/s\n", stats.frames_per_second(),
+                     wall_ms > 0 ? 1000.0 * double(frames) / wall_ms : 0.0);
     }
 };
 
 template <class Net>
 class pipeline {
 public:
-    pipeline(config const& c, std::string const& weights)
-        : c_(c), recognizer_(weights, options(c)), tracker_({.smooth = c.smooth}) {
+    pipeline(config const& c, std::string const& weights) : c_(c), video_(weights, options(c), video(c)) {
         if (c.explain) saliency_ = std::make_unique<mien::saliency<Net>>();
+        photo_faces_.reserve(16);
     }
 
-    // Recognizes, tracks, explains and draws one frame (annotated in place); returns its JSON.
-    nlohmann::ordered_json process(cv::Mat& frame, std::size_t index, double time_ms, double read_ms, double fps) {
-        auto t0 = clock_type::now();
-        // --track-search N: between whole-frame searches (every N-th frame, and whenever the
-        // last frame had no face), search only near the last frame's faces.
-        bool const near = c_.track_search > 1 && index % c_.track_search != 0 && !last_boxes_.empty();
-        std::vector<mien::recognized_face> faces = near ? recognizer_.recognize_near(frame, last_boxes_) : recognizer_.recognize(frame);
-        last_boxes_.clear();
-        for (auto const& face : faces) last_boxes_.push_back(face.box);
-        mien::recognizer_timings const t = recognizer_.timings();
-        t0 = clock_type::now();
-        tracker_.update(faces);
-        double const tracking_ms = ms_since(t0);
+    // Recognizes, tracks, explains and draws one frame (annotated in place): a video or camera
+    // frame (photo false: the searches of mien::video_recognizer) or a photo (a whole-frame
+    // search, no tracking across photos). Returns the frame's JSON when --json.
+    nlohmann::ordered_json process(cv::Mat& frame, std::size_t index, double time_ms, double read_ms, bool photo) {
+        auto const t_frame = clock_type::now();
+        std::span<mien::recognized_face const> faces;
+        mien::frame_timings t;
+        if (photo) {
+            auto& rec = video_.recognizer();
+            auto const& found = rec.recognize(frame);
+            photo_faces_.assign(found.begin(), found.end());
+            auto const t0 = clock_type::now();
+            video_.tracker().reset();
+            video_.tracker().update(std::span<mien::recognized_face>(photo_faces_));
+            t.tracking_ms = ms_since(t0);
+            t.gray_ms = rec.timings().gray_ms;
+            t.detection_ms = rec.timings().detection_ms;
+            t.preprocessing_ms = rec.timings().preprocessing_ms;
+            t.recognition_ms = rec.timings().recognition_ms;
+            t.faces = photo_faces_.size();
+            faces = photo_faces_;
+        } else {
+            faces = video_.process(frame);
+            t = video_.timings();
+        }
 
-        t0 = clock_type::now();
-        std::vector<std::array<float, Net::inputs>> maps;
+        auto t0 = clock_type::now();
+        std::vector<std::array<float, Net::inputs>> maps;  // --explain only (it allocates)
         if (saliency_)
             for (std::size_t i = 0; i < faces.size(); ++i)
-                maps.push_back(saliency_->gradient(recognizer_.network(), recognizer_.input(i), std::size_t(faces[i].label)));
+                maps.push_back(saliency_->gradient(video_.recognizer().network(), video_.recognizer().input(i),
+                                                   std::size_t(faces[i].label)));
         double const explain_ms = ms_since(t0);
 
         t0 = clock_type::now();
         if (frame.channels() == 1) cv::cvtColor(frame, frame, cv::COLOR_GRAY2BGR);
         if (frame.channels() == 4) cv::cvtColor(frame, frame, cv::COLOR_BGRA2BGR);
-        overlay_style const style(frame.size());
-        for (std::size_t i = 0; i < maps.size(); ++i) draw_saliency(frame, faces[i].crop, maps[i].data(), recognizer_.side);
-        for (auto const& face : faces) draw_face(frame, face, style);
-        char rate[32] = "";
-        if (fps > 0) std::snprintf(rate, sizeof rate, "%.1f FPS  ", fps);  // videos and cameras
+        if (!overlay_ || overlay_size_ != frame.size()) {
+            overlay_.emplace(frame.size());
+            overlay_size_ = frame.size();
+        }
+        for (std::size_t i = 0; i < maps.size(); ++i)
+            mien::overlay::saliency(frame, faces[i].crop, maps[i].data(), video_.recognizer().side);
+        for (auto const& face : faces) overlay_->face(frame, face);
+        // The frame time of the last frame and the slowest 1 % so far: what a live camera feels.
+        auto const& frame_h = summary_.stats.stage(mien::stage::frame);
         char status[200];
-        std::snprintf(status, sizeof status, "%sdetect %.1f ms  crop %.2f ms  net %.2f ms  draw %.2f ms%s", rate,
-                      t.detection_ms, t.preprocessing_ms, t.recognition_ms, last_drawing_ms_, faces.empty() ? "  no face" : "");
-        draw_status(frame, status, style);
-        double const drawing_ms = ms_since(t0);
-        last_drawing_ms_ = drawing_ms;
+        std::snprintf(status, sizeof status, "frame %.1f ms (p99 %.1f ms)  detect %.1f  crop %.2f  net %.2f  draw %.2f%s",
+                      last_frame_ms_, frame_h.percentile(0.99), t.detection_ms, t.preprocessing_ms, t.recognition_ms,
+                      last_drawing_ms_, faces.empty() ? "  no face" : "");
+        overlay_->status(frame, status);
+        t.drawing_ms = ms_since(t0);
+        last_drawing_ms_ = t.drawing_ms;
+        t.frame_ms = ms_since(t_frame) - explain_ms;  // --explain is a diagnosis, not the pipeline
+        last_frame_ms_ = t.frame_ms;
 
-        ++summary_.frames;
-        summary_.frames_with_faces += !faces.empty();
-        summary_.faces += faces.size();
+        summary_.stats.add(t);
         for (auto const& face : faces) ++summary_.per_expression[std::size_t(face.label)];
-        summary_.detection_ms += t.detection_ms;
-        summary_.preprocessing_ms += t.gray_ms + t.preprocessing_ms;
-        summary_.recognition_ms += t.recognition_ms;
-        summary_.drawing_ms += drawing_ms;
+        if (!c_.json) return {};
 
         nlohmann::ordered_json j;
         j["frame"] = index;
@@ -227,24 +253,21 @@ public:
                                   {"confidence", face.confidence()},
                                   {"probabilities", p}});
         }
-        j["search"] = near ? "near" : "frame";
+        if (photo) j["search"] = "frame";
+        else j["search"] = {{"part", video_.last_part()}, {"parts", video_.options().search_parts}, {"near", video_.hints()}};
         j["timings"] = {{"read_ms", read_ms},
                         {"gray_ms", t.gray_ms},
                         {"detection_ms", t.detection_ms},
                         {"preprocessing_ms", t.preprocessing_ms},
                         {"recognition_ms", t.recognition_ms},
-                        {"tracking_ms", tracking_ms},
+                        {"tracking_ms", t.tracking_ms},
                         {"explain_ms", explain_ms},
-                        {"drawing_ms", drawing_ms},
-                        {"fps", fps}};
+                        {"drawing_ms", t.drawing_ms},
+                        {"frame_ms", t.frame_ms}};
         return j;
     }
 
     summary& totals() { return summary_; }
-    void reset_tracking() {
-        tracker_.reset();
-        last_boxes_.clear();
-    }  // photos are unrelated: no identity, no smoothing across them
 
 private:
     static mien::recognizer_options options(config const& c) {
@@ -257,14 +280,21 @@ private:
         o.crop.offset = c.offset;
         return o;
     }
+    static mien::video_options video(config const& c) {
+        mien::video_options v;
+        v.search_parts = c.search_parts;
+        v.tracker.smooth = c.smooth;
+        return v;
+    }
 
     config const& c_;
-    mien::recognizer<Net> recognizer_;
-    mien::face_tracker tracker_;
+    mien::video_recognizer<Net> video_;
+    std::vector<mien::recognized_face> photo_faces_;
     std::unique_ptr<mien::saliency<Net>> saliency_;
+    std::optional<mien::overlay> overlay_;
+    cv::Size overlay_size_;
     summary summary_;
-    double last_drawing_ms_ = 0;
-    std::vector<cv::Rect> last_boxes_;
+    double last_drawing_ms_ = 0, last_frame_ms_ = 0;
 };
 
 bool has_display(config const& c) {
@@ -290,7 +320,7 @@ bool show(bool& window, cv::Mat const& frame, int wait_ms) {
 }
 
 void emit(config const& c, nlohmann::ordered_json const& j) {
-    if (!c.json) return;
+    if (!c.json) return;  // j is empty then
     std::printf("%s\n", j.dump().c_str());
     std::fflush(stdout);
 }
@@ -341,7 +371,6 @@ int run_video(config const& c, std::string const& weights) {
 
     auto const start = clock_type::now();
     double const video_fps = cap.get(cv::CAP_PROP_FPS);  // a file's frame times: index / its frame rate
-    double fps = 0, mean_frame_ms = 0;
     std::size_t index = 0;
     cv::Mat frame;
     while (!interrupted && (c.max_frames == 0 || index < c.max_frames)) {
@@ -364,8 +393,7 @@ int run_video(config const& c, std::string const& weights) {
         double const read_ms = ms_since(t_read);
         double const time_ms = camera || !(video_fps > 0 && video_fps < 1000) ? ms_since(start) : 1000.0 * double(index) / video_fps;
 
-        auto const t_frame = clock_type::now();
-        nlohmann::ordered_json const j = p.process(frame, index, time_ms, read_ms, fps);
+        nlohmann::ordered_json const j = p.process(frame, index, time_ms, read_ms, false);
         if (out && !writer.isOpened()) {
             double rate = cap.get(cv::CAP_PROP_FPS);
             if (!(rate > 0 && rate < 1000)) rate = 30;
@@ -375,10 +403,6 @@ int run_video(config const& c, std::string const& weights) {
         if (writer.isOpened()) writer.write(frame);
         bool const go_on = show(window, frame, 1);
         emit(c, j);
-        // The frame rate shown: the whole loop (read, recognize, draw, write), smoothed.
-        double const frame_ms = read_ms + ms_since(t_frame);
-        mean_frame_ms = index == 0 ? frame_ms : 0.9 * mean_frame_ms + 0.1 * frame_ms;
-        fps = mean_frame_ms > 0 ? 1000.0 / mean_frame_ms : 0;
         ++index;
         if (!go_on) break;
     }
@@ -433,13 +457,13 @@ int run_images(config const& c, std::string const& weights) {
         if (image.empty()) mien::fail("%s is not an image OpenCV can decode", files[i].string().c_str());
         if (!c.size.empty()) cv::resize(image, image, c.size, 0, 0, cv::INTER_AREA);
         double const read_ms = ms_since(t_read);
-        p.reset_tracking();
-        nlohmann::ordered_json j = p.process(image, i, 0.0, read_ms, 0.0);
-        j["file"] = files[i].string();
+        nlohmann::ordered_json j = p.process(image, i, 0.0, read_ms, true);
+        if (c.json) j["file"] = files[i].string();
         if (!out_dir.empty()) {
-            atomic_output out(out_dir / (files[i].stem().string() + ".png"));
-            if (!cv::imwrite(out.temp().string(), image)) mien::fail("cannot write %s", out.temp().string().c_str());
-            out.commit();
+            fs::path const path = out_dir / (files[i].stem().string() + ".png");
+            std::vector<uchar> png;
+            if (!cv::imencode(".png", image, png)) mien::fail("cannot encode %s as PNG", path.string().c_str());
+            mien::detail::write_file_atomically(path, std::as_bytes(std::span<uchar const>(png)), "mien-detect");
         }
         emit(c, j);
         if (!show(window, image, 0)) break;
@@ -447,7 +471,7 @@ int run_images(config const& c, std::string const& weights) {
     p.totals().wall_ms = ms_since(start);
     std::FILE* const f = c.json ? stderr : stdout;
     p.totals().print(f, source);
-    if (!out_dir.empty()) std::fprintf(f, "wrote %zu annotated images to %s\n", p.totals().frames, out_dir.string().c_str());
+    if (!out_dir.empty()) std::fprintf(f, "wrote %zu annotated images to %s\n", p.totals().stats.frames(), out_dir.string().c_str());
     return 0;
 }
 
@@ -497,9 +521,10 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1.01, 2.0));
     app.add_option("--min-face", c.min_face, "smallest face searched, fraction of the frame's shorter side")
         ->capture_default_str()->check(CLI::Range(0.01, 1.0));
-    app.add_option("--track-search", c.track_search,
-                   "video: search the whole frame every N frames, in between only near the last faces (0 or 1: always the whole frame)")
-        ->capture_default_str()->check(CLI::Range(0, 1000));
+    app.add_option("--search-parts", c.search_parts,
+                   "video: spread the whole-frame face search over N frames, searching near the tracked faces on every frame "
+                   "(1: all of it on every frame)")
+        ->capture_default_str()->check(CLI::Range(1, 64));
     app.add_option("--max-frames", c.max_frames, "stop after N frames (0: all)")->capture_default_str();
     app.add_option("--camera-retries", c.camera_retries, "reads (100 ms apart) before a silent camera is an error")
         ->capture_default_str()->check(CLI::Range(0, 600));

@@ -76,6 +76,6 @@ mien_detect_test(megamind CHECKS -DSKIP_UNLESS_EXISTS=${_megamind} -DEXPECT_JSON
   ARGS ${_weights} --video ${_megamind} --json --max-frames 30 --no-output --smooth 5)
 mien_detect_test(bad_resize CHECKS -DEXPECT_FAILURE=ON "-DEXPECT_REGEX=expected WxH such as 640x480, found '640'"
   ARGS ${_weights} --video ${_dfx}/noise.avi --resize 640)
-mien_detect_test(megamind_track_search CHECKS -DSKIP_UNLESS_EXISTS=${_megamind} -DEXPECT_JSON_LINES=30 -DEXPECT_FACE_LINES_MIN=25
-  "-DEXPECT_REGEX=\"search\":\"near\""
-  ARGS ${_weights} --video ${_megamind} --json --max-frames 30 --no-output --smooth 5 --track-search 10)
+mien_detect_test(megamind_search_parts CHECKS -DSKIP_UNLESS_EXISTS=${_megamind} -DEXPECT_JSON_LINES=30 -DEXPECT_FACE_LINES_MIN=25
+  "-DEXPECT_REGEX=\"search\":{\"part\":[0-3],\"parts\":4,\"near\":[1-9]"
+  ARGS ${_weights} --video ${_megamind} --json --max-frames 30 --no-output --smooth 5 --search-parts 4)

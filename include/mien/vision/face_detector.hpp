@@ -89,37 +89,106 @@ public:
 
     // Face boxes in `image` (gray, BGR or BGRA, 8-bit), largest first; empty when none.
     std::vector<cv::Rect> detect(cv::Mat const& image) {
-        if (image.empty()) return {};
+        std::vector<cv::Rect> boxes;
+        detect(image, boxes);
+        return boxes;
+    }
+    // The same into `boxes` (cleared first; its capacity is reused).
+    void detect(cv::Mat const& image, std::vector<cv::Rect>& boxes) { detect_part(image, 0, 1, boxes); }
+
+    // Part `part` (0 .. parts-1) of the whole-image search: the same search as detect(), but only
+    // over a band of face sizes, so that `parts` calls, one per video frame, cover every size
+    // once. The bands are cut so that each costs about the same (the cascade's work at a face
+    // size grows with the number of windows, so the smallest sizes fill the first bands). A
+    // face is found when the call for its size band comes; in between, a tracker follows the
+    // faces already found (mien::video_recognizer). parts = 1 is detect().
+    void detect_part(cv::Mat const& image, std::size_t part, std::size_t parts, std::vector<cv::Rect>& boxes) {
+        search(image, part, parts, options_.min_neighbors, boxes);
+        sort_largest_first(boxes);
+    }
+
+    // The cascade's raw hits of part `part` of `parts` (every window that passed, before
+    // cv::groupRectangles merges neighbours), in image coordinates, appended to `hits`. A face
+    // at the edge of a band of sizes has fewer hits inside the band than min_neighbors asks;
+    // grouping the hits of all the parts together (cv::groupRectangles(hits, min_neighbors, 0.2),
+    // as detectMultiScale does) gives back the whole-image search's faces.
+    void detect_part_hits(cv::Mat const& image, std::size_t part, std::size_t parts, std::vector<cv::Rect>& hits) {
+        search(image, part, parts, 0, hits);
+    }
+
+private:
+    // detectMultiScale over band `part` of `parts` with min_neighbors (0: the raw hits),
+    // appending the boxes, in image coordinates, to `boxes`.
+    void search(cv::Mat const& image, std::size_t part, std::size_t parts, int min_neighbors, std::vector<cv::Rect>& boxes) {
+        if (min_neighbors > 0) boxes.clear();
+        if (image.empty()) return;
+        if (parts == 0 || part >= parts) fail("face_detector: part %zu of %zu does not exist", part, parts);
         cv::Mat const gray = to_gray(image);
         int const longer = std::max(gray.cols, gray.rows);
         double const scale = options_.detect_side > 0 && longer > options_.detect_side
                                  ? double(options_.detect_side) / double(longer)
                                  : 1.0;
-        cv::Mat small;
-        if (scale < 1.0) cv::resize(gray, small, cv::Size(), scale, scale, cv::INTER_AREA);
-        else small = gray;
+        cv::Mat small = gray;
+        if (scale < 1.0) {
+            cv::resize(gray, small_, cv::Size(), scale, scale, cv::INTER_AREA);
+            small = small_;
+        }
         if (options_.equalize) {
-            cv::Mat equalized;  // never in place: `small` may share the caller's pixels
-            cv::equalizeHist(small, equalized);
-            small = equalized;
+            cv::equalizeHist(small, equalized_);  // never in place: `small` may share the caller's pixels
+            small = equalized_;
         }
         int const min_side = std::max(1, int(options_.min_face_fraction * std::min(small.cols, small.rows)));
-        std::vector<cv::Rect> found;
-        cascade_.detectMultiScale(small, found, options_.scale_factor, options_.min_neighbors, 0,
-                                  cv::Size(min_side, min_side));
-        std::vector<cv::Rect> boxes;
-        boxes.reserve(found.size());
+        cv::Size lo(min_side, min_side), hi;  // hi empty: no upper bound
+        if (parts > 1) {
+            auto const band = size_band(small.size(), min_side, part, parts);
+            if (!band) return;  // fewer face sizes than parts: this part has none
+            lo = band->first;
+            hi = band->second;
+        }
+        found_.clear();
+        cascade_.detectMultiScale(small, found_, options_.scale_factor, min_neighbors, 0, lo, hi);
         cv::Rect const whole(0, 0, gray.cols, gray.rows);
-        for (cv::Rect const& r : found) {
+        for (cv::Rect const& r : found_) {
             int const x = int(std::lround(r.x / scale)), y = int(std::lround(r.y / scale));
             int const w = int(std::lround(r.width / scale)), h = int(std::lround(r.height / scale));
             cv::Rect const box = cv::Rect(x, y, w, h) & whole;
             if (box.area() > 0) boxes.push_back(box);
         }
-        std::stable_sort(boxes.begin(), boxes.end(), [](cv::Rect const& a, cv::Rect const& b) { return a.area() > b.area(); });
-        return boxes;
     }
 
+public:
+    // The smallest and largest window of band `part` of `parts` for an image of `size` searched
+    // from `min_side` up; nothing when the band holds no scale. The scales are those of
+    // cv::CascadeClassifier::detectMultiScale (window = the cascade's size times step^k, up to the
+    // image); each scale costs about its number of window positions (the cascade steps 2 pixels
+    // below a scale of 2 and 1 above it) times a factor measured (for_each_scale), and the bands
+    // are cut where the running cost passes part / parts of the total, only between scales of
+    // different window sizes.
+    std::optional<std::pair<cv::Size, cv::Size>> size_band(cv::Size size, int min_side, std::size_t part, std::size_t parts) const {
+        double total = 0;
+        std::size_t levels = 0;
+        for_each_scale(size, min_side, [&](cv::Size, double cost) {
+            total += cost;
+            ++levels;
+        });
+        if (levels == 0) return std::nullopt;
+        // Band b holds the scales whose cost midpoint falls in [b, b + 1) * total / parts.
+        double running = 0;
+        std::optional<std::pair<cv::Size, cv::Size>> band;
+        cv::Size previous;
+        std::size_t previous_band = parts;
+        for_each_scale(size, min_side, [&](cv::Size window, double cost) {
+            std::size_t b = std::min(parts - 1, std::size_t((running + cost / 2) / total * double(parts)));
+            if (window == previous) b = previous_band;  // equal windows cannot be split
+            running += cost;
+            previous = window;
+            previous_band = b;
+            if (b != part) return;
+            if (!band) band.emplace(window, window);
+            else band->second = window;
+        });
+        return band;
+    }
     // The largest face, if any.
     std::optional<cv::Rect> detect_largest(cv::Mat const& image) {
         auto boxes = detect(image);
@@ -127,10 +196,40 @@ public:
         return boxes.front();
     }
 
+    // Largest first; equal areas by position, so the order is the same on every run (and
+    // std::sort needs no temporary buffer, unlike std::stable_sort).
+    static void sort_largest_first(std::vector<cv::Rect>& boxes) {
+        std::sort(boxes.begin(), boxes.end(), [](cv::Rect const& a, cv::Rect const& b) {
+            if (a.area() != b.area()) return a.area() > b.area();
+            return a.y != b.y ? a.y < b.y : a.x < b.x;
+        });
+    }
+
 private:
+    // Calls f(window, cost) for every scale detectMultiScale searches in an image of `size` for
+    // faces of at least min_side pixels, with the same arithmetic (factor *= step, rounding).
+    template <class F>
+    void for_each_scale(cv::Size size, int min_side, F&& f) const {
+        cv::Size const win = cascade_.getOriginalWindowSize();
+        for (double factor = 1;; factor *= options_.scale_factor) {
+            cv::Size const window(cvRound(win.width * factor), cvRound(win.height * factor));
+            if (window.width > size.width || window.height > size.height) break;
+            if (window.width < min_side || window.height < min_side) continue;
+            double const w = std::max(0, cvRound(size.width / factor) - win.width + 1);
+            double const h = std::max(0, cvRound(size.height / factor) - win.height + 1);
+            double const step = factor > 2 ? 1.0 : 2.0;
+            // Window positions, times (1 + factor) / 2: the CPU time per position grows with the
+            // scale (fitted to the per-scale times of the Haar cascade on Megamind.avi at 320x240,
+            // docs/RECOGNIZER.md); without it the bands of large faces cost twice the others.
+            f(window, w * h / (step * step) * (1 + factor) / 2);
+        }
+    }
+
     face_detector_options options_;
     std::filesystem::path path_;
     cv::CascadeClassifier cascade_;
+    cv::Mat small_, equalized_;     // kept between calls: same-size frames reuse the pixels
+    std::vector<cv::Rect> found_;   // detectMultiScale's output, capacity reused
 };
 
 }  // namespace mien

@@ -15,7 +15,13 @@
 //
 // In a video, recognize_near(frame, last_boxes) searches only around the faces of the previous
 // frame, at the scale they had: far cheaper than a whole-frame search, but blind to faces that
-// appear elsewhere, so call recognize() every few frames (mien-detect --track-search N).
+// appear elsewhere; recognize_part(frame, last_boxes, k, n) adds part k of n of the whole-frame
+// search (face_detector::detect_part), so that n frames cover it and no frame pays for all of it
+// (mien::video_recognizer, video_recognizer.hpp, does the bookkeeping).
+//
+// After the first frames (buffers sized by the largest frame and face seen) the work outside
+// OpenCV's cascade allocates nothing: gray conversion into a kept image, boxes into kept lists,
+// crops by mien::face_cropper, the network (tests/vision/test_no_allocation_vision.cpp).
 //
 // Net is any mien network with a square one-channel input and expression_count outputs
 // (models::paper<> by default, models::fast). Not thread-safe: one recognizer per thread.
@@ -38,6 +44,7 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>  // cv::groupRectangles
 
 #include "../core/error.hpp"
 #include "../models/labels.hpp"
@@ -89,6 +96,13 @@ struct recognizer_options {
     // be the network's input side.
     face_crop_options crop;
     std::size_t max_faces = 8;  // the largest faces of a frame that are classified (0: all)
+    // Detections needed to keep a box in recognize_near's search around a known face (the
+    // whole-frame search uses detector.min_neighbors).
+    int near_min_neighbors = 4;
+    // recognize_near's region (the face's square grown to twice its side) is scaled to this
+    // side in pixels when larger: the face is then about half of it. The search's cost grows
+    // with its square.
+    int near_side = 120;
 };
 
 template <class Net = models::paper<>>
@@ -110,26 +124,76 @@ public:
         : options_(std::move(o)), detector_(options_.detector), net_(std::move(net)) {
         if (!net_) fail("recognizer: no network");
         set_crop(options_.crop);
+        std::size_t const faces = options_.max_faces > 0 ? options_.max_faces : 16;
+        faces_.reserve(faces);
+        inputs_.reserve(faces);
+        boxes_.reserve(64);
+        near_boxes_.reserve(64);
+        grouped_.reserve(1024);
+        candidates_.reserve(64);
     }
 
     // Every face of `frame` (8-bit gray, BGR or BGRA), largest first; empty when none.
     std::vector<recognized_face> const& recognize(cv::Mat const& frame) {
-        return detect_and_classify(frame, [&](cv::Mat const& gray) { return detector_.detect(gray); });
+        return detect_and_classify(frame, [&](cv::Mat const& gray) { detector_.detect(gray, boxes_); });
     }
 
     // The faces near `hints` (boxes from the previous frame): each hint's square grown to twice
-    // its side, scaled so the face is about 60 px, is searched for faces of 0.3 to 1 times the
+    // its side, scaled so the face is about near_side / 2 px, is searched for faces of 0.3 to 1 times the
     // region (so a face may move by half its size and grow or shrink by half between frames).
     // Boxes found twice (overlapping hints) are kept once. Same result and timings as recognize().
     std::vector<recognized_face> const& recognize_near(cv::Mat const& frame, std::span<cv::Rect const> hints) {
-        return detect_and_classify(frame, [&](cv::Mat const& gray) { return boxes_near(gray, hints); });
+        return detect_and_classify(frame, [&](cv::Mat const& gray) {
+            boxes_.clear();
+            add_boxes_near(gray, hints);
+            keep_distinct(boxes_);
+        });
+    }
+
+    // For a video frame: the faces near `hints` (the tracked faces), and the new faces of the
+    // whole-frame search spread over `parts` frames. This frame runs part `part` of it
+    // (face_detector::detect_part_hits); the raw hits of the last `parts` frames are grouped as
+    // one whole-frame search groups them, and each group that is not a face already found is
+    // confirmed by a search near it in this frame (the hits may be up to parts - 1 frames old).
+    // Call it with part = 0, 1, ..., parts - 1, 0, ... on consecutive frames.
+    std::vector<recognized_face> const& recognize_part(cv::Mat const& frame, std::span<cv::Rect const> hints,
+                                                        std::size_t part, std::size_t parts) {
+        return detect_and_classify(frame, [&](cv::Mat const& gray) {
+            boxes_.clear();
+            add_boxes_near(gray, hints);
+            if (hits_.size() != parts || gray.size() != hits_size_) forget_hits(parts, gray.size());
+            hits_[part].clear();
+            detector_.detect_part_hits(gray, part, parts, hits_[part]);
+            grouped_.clear();
+            for (auto const& h : hits_) grouped_.insert(grouped_.end(), h.begin(), h.end());
+            cv::groupRectangles(grouped_, options_.detector.min_neighbors, 0.2);
+            candidates_.clear();
+            for (cv::Rect const& g : grouped_)
+                if (std::none_of(boxes_.begin(), boxes_.end(), [&](cv::Rect const& b) { return iou(b, g) > 0.3; }))
+                    candidates_.push_back(g);
+            add_boxes_near(gray, candidates_);
+            keep_distinct(boxes_);
+        });
+    }
+
+    // Drops the whole-frame hits kept by recognize_part (a new video).
+    void forget_hits(std::size_t parts = 0, cv::Size size = {}) {
+        for (auto& h : hits_) h.clear();
+        hits_.resize(parts);  // grows only when parts grows
+        hits_size_ = size;
     }
 
     // The face in `box` of `frame` (no detection): the same crop, network and result.
     recognized_face classify(cv::Mat const& frame, cv::Rect const& box) {
-        cv::Mat const gray = start_frame(frame);
-        classify_boxes(gray, {box});
+        classify(frame, std::span<cv::Rect const>(&box, 1));
         return faces_.back();
+    }
+    // The faces in `boxes` of `frame` (a detector of your own): crop and network only. The
+    // boxes are taken in the order given (at most max_faces of them).
+    std::vector<recognized_face> const& classify(cv::Mat const& frame, std::span<cv::Rect const> boxes) {
+        cv::Mat const& gray = start_frame(frame);
+        boxes_.assign(boxes.begin(), boxes.end());
+        return classify_boxes(gray);
     }
 
     // The faces and timings of the last call.
@@ -144,7 +208,7 @@ public:
     // Changes the framing (margin, offset); side must stay the network's.
     void set_crop(face_crop_options const& crop) {
         if (crop.side != side) fail("recognizer: crop side %d != the network's input side %d", crop.side, side);
-        square_box(cv::Rect(0, 0, 2, 2), crop.margin, crop.offset);  // validates margin and offset
+        cropper_ = face_cropper(crop);  // validates margin and offset
         options_.crop = crop;
     }
     recognizer_options const& options() const { return options_; }
@@ -163,31 +227,32 @@ private:
         return net;
     }
 
-    // The frame preamble, detection (timed) and classification shared by recognize and
-    // recognize_near; `detect` maps the gray frame to face boxes.
+    // The frame preamble, detection (timed) and classification shared by recognize,
+    // recognize_near and recognize_part; `detect` fills boxes_ from the gray frame.
     template <class Detect>
     std::vector<recognized_face> const& detect_and_classify(cv::Mat const& frame, Detect&& detect) {
         if (frame.empty()) {
             start_frame();
             return faces_;
         }
-        cv::Mat const gray = start_frame(frame);
+        cv::Mat const& gray = start_frame(frame);
         auto const t0 = clock::now();
-        std::vector<cv::Rect> boxes = detect(gray);
+        detect(gray);
         timings_.detection_ms = ms_since(t0);
-        return classify_boxes(gray, std::move(boxes));
+        return classify_boxes(gray);
     }
 
-    // recognize_near's search: faces in the grown square around each hint, duplicates dropped.
-    std::vector<cv::Rect> boxes_near(cv::Mat const& gray, std::span<cv::Rect const> hints) {
+    // recognize_near's search: appends the faces in the grown square around each hint.
+    void add_boxes_near(cv::Mat const& gray, std::span<cv::Rect const> hints) {
+        if (hints.empty()) return;
         if (!near_detector_) {
             face_detector_options o = options_.detector;
             o.cascade = detector_.cascade_path().string();
             o.detect_side = 0;  // the region is scaled here
             o.min_face_fraction = 0.3;
+            o.min_neighbors = options_.near_min_neighbors;
             near_detector_.emplace(o);
         }
-        std::vector<cv::Rect> boxes;
         cv::Rect const whole(0, 0, gray.cols, gray.rows);
         for (cv::Rect const& hint : hints) {
             int const side = std::max(hint.width, hint.height);
@@ -195,40 +260,63 @@ private:
             cv::Rect const region =
                 cv::Rect(hint.x + hint.width / 2 - side, hint.y + hint.height / 2 - side, 2 * side, 2 * side) & whole;
             if (region.width < 24 || region.height < 24) continue;
-            double const scale = std::min(1.0, 120.0 / double(2 * side));
+            double const scale = std::min(1.0, double(options_.near_side) / double(2 * side));
             cv::Mat roi = gray(region);
-            if (scale < 1.0) cv::resize(roi, roi, cv::Size(), scale, scale, cv::INTER_AREA);
-            for (cv::Rect const& r : near_detector_->detect(roi)) {
+            if (scale < 1.0) {
+                cv::resize(roi, region_, cv::Size(), scale, scale, cv::INTER_AREA);
+                roi = region_;
+            }
+            near_detector_->detect(roi, near_boxes_);
+            for (cv::Rect const& r : near_boxes_) {
                 cv::Rect const box = cv::Rect(region.x + int(std::lround(r.x / scale)), region.y + int(std::lround(r.y / scale)),
                                               int(std::lround(r.width / scale)), int(std::lround(r.height / scale))) &
                                      whole;
-                if (box.area() > 0) boxes.push_back(box);
+                if (box.area() > 0) boxes_.push_back(box);
             }
         }
-        std::stable_sort(boxes.begin(), boxes.end(), [](cv::Rect const& a, cv::Rect const& b) { return a.area() > b.area(); });
-        std::vector<cv::Rect> kept;
-        for (cv::Rect const& b : boxes)
-            if (std::none_of(kept.begin(), kept.end(), [&](cv::Rect const& k) { return iou(k, b) > 0.3; })) kept.push_back(b);
-        return kept;
     }
 
-    // Clears the last call's faces and timings; with a frame, returns it in gray (timed).
+    // Largest first, and a box overlapping a larger one (IoU above 0.3: the same face found
+    // twice, by two hints or by a hint and the whole-frame part) dropped. In place.
+    static void keep_distinct(std::vector<cv::Rect>& boxes) {
+        face_detector::sort_largest_first(boxes);
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < boxes.size(); ++i) {
+            cv::Rect const b = boxes[i];
+            if (std::none_of(boxes.begin(), boxes.begin() + std::ptrdiff_t(kept), [&](cv::Rect const& k) { return iou(k, b) > 0.3; }))
+                boxes[kept++] = b;
+        }
+        boxes.resize(kept);
+    }
+
+    // Clears the last call's faces and timings; with a frame, returns it in gray (timed), in a
+    // kept image (the frame itself when it is gray already).
     void start_frame() {
         timings_ = {};
         faces_.clear();
     }
-    cv::Mat start_frame(cv::Mat const& frame) {
+    cv::Mat const& start_frame(cv::Mat const& frame) {
         start_frame();
         auto const t0 = clock::now();
-        cv::Mat gray = to_gray(frame);
+        if (frame.depth() != CV_8U) fail("recognizer: expected an 8-bit frame, found OpenCV depth %d", frame.depth());
+        switch (frame.channels()) {  // never convert into gray_: it may be the caller's last gray frame
+            case 1: gray_ = frame; break;
+            case 3: cv::cvtColor(frame, converted_, cv::COLOR_BGR2GRAY), gray_ = converted_; break;
+            case 4: cv::cvtColor(frame, converted_, cv::COLOR_BGRA2GRAY), gray_ = converted_; break;
+            default: fail("recognizer: expected 1, 3 or 4 channels, found %d", frame.channels());
+        }
         timings_.gray_ms = ms_since(t0);
-        return gray;
+        if (std::max(gray_.cols, gray_.rows) > reserved_side_) {  // crops up to the frame's size: no growth later
+            reserved_side_ = std::max(gray_.cols, gray_.rows);
+            cropper_.reserve(reserved_side_ + reserved_side_ / 2);
+        }
+        return gray_;
     }
 
-    // The largest max_faces of `boxes` (largest first), each cropped and classified.
-    std::vector<recognized_face> const& classify_boxes(cv::Mat const& gray, std::vector<cv::Rect> boxes) {
-        if (options_.max_faces > 0 && boxes.size() > options_.max_faces) boxes.resize(options_.max_faces);
-        for (cv::Rect const& box : boxes) faces_.push_back(classify_gray(gray, box));
+    // The largest max_faces of boxes_ (largest first), each cropped and classified.
+    std::vector<recognized_face> const& classify_boxes(cv::Mat const& gray) {
+        if (options_.max_faces > 0 && boxes_.size() > options_.max_faces) boxes_.resize(options_.max_faces);
+        for (cv::Rect const& box : boxes_) faces_.push_back(classify_gray(gray, box));
         timings_.faces = faces_.size();
         return faces_;
     }
@@ -240,7 +328,7 @@ private:
         face.box = box;
         face.crop = square_box(box, options_.crop.margin, options_.crop.offset);
         auto t0 = clock::now();
-        crop_face(gray, box, inputs_[i].data(), options_.crop);
+        cropper_.crop(gray, box, inputs_[i].data());
         timings_.preprocessing_ms += ms_since(t0);
         t0 = clock::now();
         auto const& p = net_->predict(std::span<float const, Net::inputs>(inputs_[i].data(), Net::inputs));
@@ -257,6 +345,14 @@ private:
     std::vector<recognized_face> faces_;
     std::vector<std::array<float, Net::inputs>> inputs_;
     recognizer_timings timings_;
+    // Kept between frames so that a video loop reuses them: the gray frame, the boxes of the
+    // frame and of one near search, a scaled search region, the crop's buffers.
+    cv::Mat gray_, converted_, region_;
+    std::vector<cv::Rect> boxes_, near_boxes_, grouped_, candidates_;
+    std::vector<std::vector<cv::Rect>> hits_;  // recognize_part: the raw hits of each part
+    cv::Size hits_size_;
+    face_cropper cropper_;
+    int reserved_side_ = 0;
 };
 
 namespace vision {
