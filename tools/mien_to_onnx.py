@@ -15,7 +15,8 @@ torch.onnx.export writes the graph at opset 11, checked by onnx.checker.
 The graph:
   input  "face"           float32 [B, 1, 48, 48]: gray face crops, pixels / 255 (NCHW), as
                           mien's predict and mien::recognizer feed the network;
-  output "probabilities"  float32 [B, 7]: softmax, classes in model.labels order
+  output "probabilities"  float32 [B, K]: softmax, K = 7 (FER2013) or 8 (FER+, from
+                          mien-train --labels ferplus), classes in model.labels order
                           (the names the .mien file stores, by default angry, disgust,
                           fear, happy, sad, surprise, neutral);
                           "logits" instead with --logits.
@@ -39,7 +40,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "bench", "peers"))
 
-LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+LABELS = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]  # FER2013: 7 outputs
+FERPLUS_LABELS = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]  # 8
 KINDS = {0: "parameter", 1: "state", 2: "optimizer"}
 
 
@@ -110,11 +112,13 @@ def load_twin(path, metadata=None):
     np.savez(buffer, **tensors)  # twin.load_mien_npz reads an .npz (mien::save_npz's layout)
     reasons = []
     for preset in twin_module.PRESETS:
-        buffer.seek(0)
-        try:
-            return twin_module.load_mien_npz(twin_module.make(preset), buffer).eval(), preset
-        except (ValueError, RuntimeError) as e:
-            reasons.append(f"{preset}: {e}")
+        for classes in (7, 8):  # FER2013's classes, or FER+'s (mien-train --labels ferplus)
+            buffer.seek(0)
+            try:
+                net = twin_module.Twin(**{**twin_module.PRESETS[preset], "k": classes})
+                return twin_module.load_mien_npz(net, buffer).eval(), preset
+            except (ValueError, RuntimeError) as e:
+                reasons.append(f"{preset} ({classes} classes): {e}")
     raise MienFileError(f"{path}: not a preset this exporter knows ({', '.join(twin_module.PRESETS)}):\n  "
                         + "\n  ".join(reasons))
 
@@ -126,8 +130,10 @@ def export(mien_path, onnx_path, batch=1, logits=False, opset=11):
 
     metadata = {}
     net, preset = load_twin(mien_path, metadata)
-    # The class names the file stores (mien.labels, one per line), else FER2013's seven.
-    labels = metadata["mien.labels"].split("\n") if "mien.labels" in metadata else LABELS
+    # The class names the file stores (mien.labels, one per line), else the default of the output
+    # count (models/labels.hpp): FER2013's seven, FER+'s eight.
+    classes = net.out.out_features
+    labels = metadata["mien.labels"].split("\n") if "mien.labels" in metadata else (LABELS if classes == 7 else FERPLUS_LABELS)
     net.onnx_friendly = True
 
     class Probabilities(torch.nn.Module):
@@ -171,7 +177,8 @@ def main(argv=None):
     if a.batch < 1:
         p.error(f"--batch: expected at least 1, found {a.batch}")
     try:
-        preset, _ = export(a.weights, a.output, a.batch, a.logits, a.opset)
+        preset, module = export(a.weights, a.output, a.batch, a.logits, a.opset)
+        classes = (module if a.logits else module.inner).out.out_features
     except (MienFileError, OSError) as e:
         print(f"mien_to_onnx: {e}", file=sys.stderr)
         return 1
@@ -179,7 +186,7 @@ def main(argv=None):
         print(f"mien_to_onnx: {e} (install python3-torch python3-onnx; run with /usr/bin/python3)", file=sys.stderr)
         return 1
     print(f"wrote {a.output}: {preset}, input face [{a.batch}, 1, 48, 48], output "
-          f"{'logits' if a.logits else 'probabilities'} [{a.batch}, 7]")
+          f"{'logits' if a.logits else 'probabilities'} [{a.batch}, {classes}]")
     return 0
 
 

@@ -145,35 +145,56 @@ private:
     std::vector<std::unique_ptr<Net>> replicas_;  // replicas_[t] serves worker t
 };
 
+// The networks the module knows: the paper network and its fast preset, each with 7 outputs
+// (FER2013's classes) or 8 (FER+'s, mien-train --labels ferplus).
+using paper7 = mien::models::paper<>;
+using fast7 = mien::models::fast;
+using paper8 = mien::models::paper<32, 64, 128, 64, 128, 8>;
+using fast8 = mien::models::paper<16, 32, 64, 32, 64, 8>;
+enum class preset_id { paper7, fast7, paper8, fast8 };
+
+// Calls f.template operator()<Net>(name) for the network of `id`.
+template <class F>
+decltype(auto) with_preset(preset_id id, F&& f) {
+    switch (id) {
+    case preset_id::paper7: return f.template operator()<paper7>("paper");
+    case preset_id::fast7: return f.template operator()<fast7>("fast");
+    case preset_id::paper8: return f.template operator()<paper8>("paper");
+    case preset_id::fast8: break;
+    }
+    return f.template operator()<fast8>("fast");
+}
+
 // The preset a .mien file holds: by its topology fingerprint, else the first whose tensor shapes
 // match (load_weights' default policy: a file written before a change of the fingerprint's
-// recipe still loads), else an error quoting both presets' reasons.
-std::string preset_of(std::span<std::byte const> bytes, std::string const& path) {
-    using paper = mien::models::paper<>;
-    using fast = mien::models::fast;
+// recipe still loads), else an error quoting every preset's reason.
+preset_id preset_of(std::span<std::byte const> bytes, std::string const& path) {
+    constexpr preset_id all[] = {preset_id::paper7, preset_id::fast7, preset_id::paper8, preset_id::fast8};
     auto const file = mien::detail::parse_file(bytes, path.c_str());
-    if (file.fingerprint == mien::topology_fingerprint<paper>) return "paper";
-    if (file.fingerprint == mien::topology_fingerprint<fast>) return "fast";
+    for (preset_id id : all)
+        if (with_preset(id, []<class Net>(char const*) { return mien::topology_fingerprint<Net>; }) == file.fingerprint) return id;
     std::string reasons;
-    auto const fits = [&]<class Net>(char const* name) {
-        try {
-            auto net = std::make_unique<Net>();
-            mien::decode_weights(*net, bytes, path.c_str());
-            return true;
-        } catch (mien::error const& e) {
-            reasons += std::string("\n  ") + name + ": " + e.what();
-            return false;
-        }
-    };
-    if (fits.template operator()<paper>("paper")) return "paper";
-    if (fits.template operator()<fast>("fast")) return "fast";
-    mien::fail("%s: not a network mien's Python module knows (the paper and fast presets):%s", path.c_str(), reasons.c_str());
+    for (preset_id id : all) {
+        bool const fits = with_preset(id, [&]<class Net>(char const* name) {
+            try {
+                auto net = std::make_unique<Net>();
+                mien::decode_weights(*net, bytes, path.c_str());
+                return true;
+            } catch (mien::error const& e) {
+                reasons += "\n  " + std::string(name) + " (" + std::to_string(Net::outputs) + " classes): " + e.what();
+                return false;
+            }
+        });
+        if (fits) return id;
+    }
+    mien::fail("%s: not a network mien's Python module knows (paper or fast, 7 or 8 classes):%s", path.c_str(), reasons.c_str());
 }
 
 std::unique_ptr<model_base> open_model(std::string const& path) {
     auto const bytes = mien::detail::read_file(path, "mien.Model");
-    if (preset_of(bytes, path) == "paper") return std::make_unique<model_impl<mien::models::paper<>>>("paper", bytes, path);
-    return std::make_unique<model_impl<mien::models::fast>>("fast", bytes, path);
+    return with_preset(preset_of(bytes, path), [&]<class Net>(char const* name) -> std::unique_ptr<model_base> {
+        return std::make_unique<model_impl<Net>>(name, bytes, path);
+    });
 }
 
 class model {
@@ -266,11 +287,16 @@ public:
         if (min_neighbors > 0) o.detector.min_neighbors = min_neighbors;
         if (min_face_fraction > 0) o.detector.min_face_fraction = min_face_fraction;
         auto const bytes = mien::detail::read_file(weights, "mien.Recognizer");
-        preset_ = preset_of(bytes, weights);
-        if (preset_ == "fast")
-            impl_ = std::make_unique<recognizer_impl<mien::models::fast>>(bytes, weights, o);
+        preset_id const id = preset_of(bytes, weights);
+        if (id != preset_id::paper7 && id != preset_id::fast7)
+            mien::fail("mien.Recognizer: %s: the recognizer needs a model of the %zu FER2013 classes; this one has %zu outputs",
+                       weights.c_str(), mien::expression_count,
+                       with_preset(id, []<class Net>(char const*) { return Net::outputs; }));
+        preset_ = id == preset_id::fast7 ? "fast" : "paper";
+        if (id == preset_id::fast7)
+            impl_ = std::make_unique<recognizer_impl<fast7>>(bytes, weights, o);
         else
-            impl_ = std::make_unique<recognizer_impl<mien::models::paper<>>>(bytes, weights, o);
+            impl_ = std::make_unique<recognizer_impl<paper7>>(bytes, weights, o);
     }
 
     py::list detect_emotions(py::array_t<std::uint8_t, py::array::c_style> const& frame) {

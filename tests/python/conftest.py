@@ -55,6 +55,70 @@ def with_metadata(data, key, value):
     return bytes(out)
 
 
+def read_mien_file(data):
+    """A .mien file as (bytes before the tensor count, [(name, dims, kind, float32 array)])."""
+    import struct
+    import numpy as np
+    at = 28
+    n, = struct.unpack_from("<I", data, at)
+    at += 4 + n
+    count, = struct.unpack_from("<I", data, at)
+    at += 4
+    for _ in range(2 * count):
+        n, = struct.unpack_from("<I", data, at)
+        at += 4 + n
+    head = data[:at]
+    count, = struct.unpack_from("<I", data, at)
+    at += 4
+    tensors = []
+    for _ in range(count):
+        n, = struct.unpack_from("<I", data, at)
+        name = data[at + 4:at + 4 + n].decode()
+        at += 4 + n
+        rank, = struct.unpack_from("<I", data, at)
+        dims = struct.unpack_from(f"<{rank}Q", data, at + 4)
+        at += 4 + 8 * rank
+        kind, = struct.unpack_from("<I", data, at)
+        at += 4
+        size = int(np.prod(dims))
+        tensors.append((name, dims, kind, np.frombuffer(data, "<f4", size, at).reshape(dims).copy()))
+        at += 4 * size
+    return head, tensors
+
+
+def write_mien_file(head, tensors):
+    """The inverse of read_mien_file, with the size and CRC-32 recomputed."""
+    import struct
+    import zlib
+    body = bytearray(head) + struct.pack("<I", len(tensors))
+    for name, _, kind, values in tensors:
+        body += struct.pack("<I", len(name)) + name.encode() + struct.pack("<I", values.ndim)
+        body += struct.pack(f"<{values.ndim}Q", *values.shape) + struct.pack("<I", kind)
+        body += values.astype("<f4").tobytes()
+    body += b"\0\0\0\0"
+    body[8:16] = struct.pack("<Q", len(body))
+    body[-4:] = struct.pack("<I", zlib.crc32(bytes(body[:-4])))
+    return bytes(body)
+
+
+def eight_class(preset):
+    """The shipped 7-class network with an 8th output whose logit is always -1e30: an 8-class
+    file (as mien-train --labels ferplus writes, FER+'s default names) whose first seven
+    probabilities are the 7-class network's."""
+    import numpy as np
+    head, tensors = read_mien_file(open(weights_of(preset), "rb").read())
+    out = []
+    for name, dims, kind, values in tensors:
+        if name.endswith("34.dense.weight"):
+            values = np.concatenate([values, np.zeros((values.shape[0], 1), np.float32)], axis=1)
+        elif name.endswith("34.dense.bias"):
+            values = np.concatenate([values, np.float32([-1e30])])
+        out.append((name, values.shape, kind, values))
+    return write_mien_file(head, out)
+
+
+FERPLUS = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
+
 _counts = {"passed": 0, "skipped": 0}
 
 

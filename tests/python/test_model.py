@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mien
-from conftest import weights_of, with_metadata
+from conftest import FERPLUS, eight_class, read_mien_file, weights_of, with_metadata, write_mien_file
 
 FACES = 37  # not a multiple of the thread count: uneven slices
 
@@ -155,3 +155,24 @@ def test_labels_come_from_the_file(tmp_path):
     wrong.write_bytes(with_metadata(data, "mien.labels", "x\ny"))
     with pytest.raises(mien.Error, match="the file names 2 classes"):
         mien.Model(str(wrong))
+
+
+def test_the_file_helpers_round_trip():
+    data = open(weights_of("paper"), "rb").read()
+    assert write_mien_file(*read_mien_file(data)) == data
+
+
+def test_eight_class_models_load(preset, tmp_path):
+    """An 8-class network (FER+) of either preset: (N, 8) probabilities, FER+'s default names."""
+    path = tmp_path / "eight.mien"
+    path.write_bytes(eight_class(preset))
+    m = mien.Model(str(path))
+    assert m.preset == preset and m.labels == FERPLUS
+    faces = random_faces(6, seed=8)
+    p = m.predict(faces)
+    assert p.shape == (6, 8)
+    assert (p[:, 7] == 0).all()
+    np.testing.assert_allclose(p[:, :7], mien.Model(weights_of(preset)).predict(faces), atol=1e-6)
+    if mien.has_opencv:
+        with pytest.raises(mien.Error, match="needs a model of the 7 FER2013 classes; this one has 8 outputs"):
+            mien.Recognizer(weights=str(path))

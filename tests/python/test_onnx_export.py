@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mien
-from conftest import SOURCE, weights_of, with_metadata
+from conftest import FERPLUS, SOURCE, eight_class, weights_of, with_metadata
 
 pytest.importorskip("torch", reason="python3-torch not installed")
 pytest.importorskip("onnx", reason="python3-onnx not installed")
@@ -70,6 +70,25 @@ def test_metadata_and_logits(tmp_path):
     logits = dnn.forward().reshape(1, 7)
     p = np.exp(logits - logits.max())
     np.testing.assert_allclose(p / p.sum(), mien.Model(weights_of("fast")).predict(x), atol=TOLERANCE)
+
+
+def test_eight_class_models_export(preset, tmp_path):
+    import onnx
+    src = tmp_path / "eight.mien"
+    src.write_bytes(eight_class(preset))
+    path = tmp_path / "eight.onnx"
+    mien_to_onnx.export(str(src), str(path))
+    meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert meta["mien.labels"].split(",") == FERPLUS == mien.Model(str(src)).labels
+    x = faces(4, seed=11)
+    dnn = cv2.dnn.readNetFromONNX(str(path))
+    got = []
+    for face in x:
+        dnn.setInput(face.astype(np.float32)[None, None] / np.float32(255))
+        got.append(dnn.forward().reshape(8))
+    difference = np.abs(np.stack(got) - mien.Model(str(src)).predict(x)).max()
+    print(f"{preset}, 8 classes: max |OpenCV - mien| = {difference:.3g}")
+    assert difference <= TOLERANCE
 
 
 def test_the_files_class_names_go_into_the_metadata(tmp_path):
