@@ -112,7 +112,7 @@ public:
 
     void predict(float const* faces, std::size_t count, float* out, std::size_t threads) override {
         std::lock_guard<std::mutex> lock(mutex_);
-        // A thread is worth starting for a few faces only (about a millisecond each for paper).
+        // Starting a thread costs tens of microseconds, a face 0.1 to 0.3 ms: give each at least 4 faces.
         threads = std::max<std::size_t>(1, std::min(threads, count / 4));
         while (replicas_.size() < threads) replicas_.push_back(std::make_unique<Net>(*replicas_.front()));
         auto work = [&](std::size_t t, std::size_t begin, std::size_t end) {
@@ -140,7 +140,7 @@ public:
 
 private:
     std::string name_;
-    std::vector<std::string> labels_;  // as the file names its outputs (or the default of 7 outputs)
+    std::vector<std::string> labels_;  // as the file names its outputs, else the default for 7 or 8
     std::mutex mutex_;
     std::vector<std::unique_ptr<Net>> replicas_;  // replicas_[t] serves worker t
 };
