@@ -1,7 +1,8 @@
-// examples/embedded/startup.cpp -- reset to main() on a Cortex-M7 without a C library start-up.
+// examples/embedded/startup.cpp -- reset to main() on a Cortex-M without a C library start-up.
 //
 // The vector table sits at 0x0 (the linker script's .vectors), where the core reads the
-// initial stack pointer and the reset handler. The handler enables the FPU, copies .data from
+// initial stack pointer and the reset handler. The handler enables the FPU (on a core that has
+// one: the Cortex-M7 and M4F here, not the M0+), copies .data from
 // flash, zeroes .bss, paints the stack (so that stack_high_water() can report the deepest use),
 // runs the static constructors, calls main and reports its status through semihosting.
 // Everything here is ours rather than newlib's crt0 or rdimon's: rdimon's start-up neither
