@@ -144,7 +144,8 @@ int fourcc_for(fs::path const& file) {
 
 // Per-expression counts and the per-stage frame times of the whole run.
 struct summary {
-    std::array<std::size_t, mien::expression_count> per_expression{};
+    std::vector<std::string> names;  // the model's classes
+    std::array<std::size_t, mien::max_classes> per_expression{};
     mien::frame_stats stats;
     double wall_ms = 0;  // the whole loop: decoding, the pipeline, writing, display
 
@@ -153,8 +154,8 @@ struct summary {
         std::fprintf(f, "mien-detect: %s: %zu frames, %zu with a face (%.1f %%), %zu faces\n", source.c_str(), frames,
                      stats.frames_with_faces(), frames ? 100.0 * double(stats.frames_with_faces()) / double(frames) : 0.0, faces);
         std::fprintf(f, "%-10s %7s %7s\n", "expression", "faces", "share");
-        for (std::size_t k = 0; k < mien::expression_count; ++k)
-            std::fprintf(f, "%-10s %7zu %6.1f%%\n", std::string(mien::expression_names[k]).c_str(), per_expression[k],
+        for (std::size_t k = 0; k < names.size(); ++k)
+            std::fprintf(f, "%-10s %7zu %6.1f%%\n", names[k].c_str(), per_expression[k],
                          faces ? 100.0 * double(per_expression[k]) / double(faces) : 0.0);
         if (frames == 0) return;
         std::fprintf(f, "ms per frame     mean     p50     p99     max\n");
@@ -175,6 +176,7 @@ public:
     pipeline(config const& c, std::string const& weights) : c_(c), video_(weights, options(c), video(c)) {
         if (c.explain) saliency_ = std::make_unique<mien::saliency<Net>>();
         photo_faces_.reserve(16);
+        summary_.names = video_.recognizer().labels();
     }
 
     // Recognizes, tracks, explains and draws one frame (annotated in place): a video or camera
@@ -245,8 +247,7 @@ public:
         j["faces"] = nlohmann::ordered_json::array();
         for (auto const& face : faces) {
             nlohmann::ordered_json p = nlohmann::ordered_json::object();
-            for (std::size_t k = 0; k < mien::expression_count; ++k)
-                p[std::string(mien::expression_names[k])] = face.probabilities[k];
+            for (std::size_t k = 0; k < face.classes; ++k) p[std::string(face.class_name(k))] = face.probabilities[k];
             j["faces"].push_back({{"id", face.id},
                                   {"box", {face.box.x, face.box.y, face.box.width, face.box.height}},
                                   {"label", face.name()},
@@ -475,6 +476,23 @@ int run_images(config const& c, std::string const& weights) {
     return 0;
 }
 
+template <std::size_t K>
+using paper_k = mien::models::paper<32, 64, 128, 64, 128, K>;
+template <std::size_t K>
+using fast_k = mien::models::paper<16, 32, 64, 32, 64, K>;
+
+// Whether the weights load into Net (an 8-output FER+ model, say).
+template <class Net>
+bool loads_as(std::string const& weights) {
+    try {
+        auto net = std::make_unique<Net>();
+        mien::load_weights(*net, weights);
+        return true;
+    } catch (mien::error const&) {
+        return false;
+    }
+}
+
 template <class Net>
 int run(config const& c) {
     std::string const weights = find_weights(c);
@@ -541,7 +559,9 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, [](int) { interrupted = true; });
     std::signal(SIGTERM, [](int) { interrupted = true; });
     try {
-        return c.model == "fast" ? run<mien::models::fast>(c) : run<mien::models::paper<>>(c);
+        // 7 or 8 outputs: the weights file says which (a file that fits neither fails in run<7>).
+        if (c.model == "fast") return loads_as<fast_k<8>>(find_weights(c)) ? run<fast_k<8>>(c) : run<fast_k<7>>(c);
+        return loads_as<paper_k<8>>(find_weights(c)) ? run<paper_k<8>>(c) : run<paper_k<7>>(c);
     } catch (std::exception const& e) {
         std::fprintf(stderr, "mien-detect: %s\n", e.what());
         return 1;

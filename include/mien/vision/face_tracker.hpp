@@ -85,12 +85,12 @@ public:
             else tr.first = (tr.first + 1) % options_.smooth;
             faces[f].id = tr.id;
             if (options_.smooth > 1) {
-                std::array<float, expression_count> mean{};
+                std::array<float, max_classes> mean{};  // classes past the model's stay 0
                 for (std::size_t i = 0; i < tr.count; ++i)
-                    for (std::size_t k = 0; k < expression_count; ++k) mean[k] += history[i][k];
+                    for (std::size_t k = 0; k < max_classes; ++k) mean[k] += history[i][k];
                 for (float& v : mean) v /= float(tr.count);
                 faces[f].probabilities = mean;
-                faces[f].label = top_label(mean);
+                faces[f].label = top_label(std::span<float const>(mean.data(), faces[f].classes));
             }
         }
         end_lost_tracks();
@@ -156,7 +156,7 @@ private:
 
     face_tracker_options options_;
     std::vector<track> tracks_;
-    std::vector<std::array<float, expression_count>> history_;  // max_tracks * smooth rows
+    std::vector<std::array<float, max_classes>> history_;  // max_tracks * smooth rows
     std::vector<bool> slot_used_;
     std::vector<pair> pairs_;    // scratch of update(), capacity kept
     std::vector<int> track_of_;  // face -> track index

@@ -45,6 +45,14 @@ inline cv::Scalar expression_colour(int label) {
     return label >= 0 && label < int(colours.size()) ? colours[std::size_t(label)] : cv::Scalar(255, 255, 255);
 }
 
+// The colour slot of class k of a face: its FER2013 class found by name (an 8-class FER+ model's
+// "anger" is angry's red), else its own index (contempt: the eighth colour).
+inline int colour_index(recognized_face const& f, int k) {
+    if (k < 0) return k;
+    int const fer2013 = expression_index(f.class_name(std::size_t(k)));
+    return fer2013 >= 0 ? fer2013 : k;
+}
+
 class overlay {
 public:
     // Text and line sizes that stay readable from 320x240 to 1920x1080.
@@ -63,7 +71,7 @@ public:
     // (right of the box, or left where there is no room).
     void face(cv::Mat& frame, recognized_face const& f) const {
         check(frame);
-        cv::Scalar const colour = expression_colour(f.label);
+        cv::Scalar const colour = expression_colour(colour_index(f, f.label));
         outline(frame, f.box, colour, 2 * thickness_);
         char label[64];
         if (f.id >= 0) std::snprintf(label, sizeof label, "#%d %s %.0f%%", f.id, f.name().data(), 100.0 * f.confidence());
@@ -72,7 +80,7 @@ public:
         int const above = f.box.y - 4, room = 2 * line_height_ + 6;
         text_box(frame, label, {f.box.x, above >= room ? above : f.box.y + line_height_ + 2}, cv::Scalar(0, 0, 0), colour);
 
-        std::size_t const classes = f.probabilities.size();
+        std::size_t const classes = f.classes;
         int const name_width = int(std::lround(70 * font_scale_ / 0.45)), bar_width = name_width;
         int const panel_width = name_width + bar_width + 8, row = line_height_;
         int x = f.box.br().x + 6;
@@ -81,10 +89,10 @@ public:
         darken(frame, cv::Rect(x, y, panel_width, row * int(classes) + 4), 0.45f);  // bars read on any background
         for (std::size_t k = 0; k < classes; ++k) {
             int const top = y + 2 + int(k) * row;
-            std::string_view const name = k < expression_names.size() ? expression_names[k] : std::string_view("?");
+            std::string_view const name = f.class_name(k);
             text(frame, bar_font_, name, {x + 2, top + row - 4}, cv::Scalar(255, 255, 255));
             int const length = int(std::lround(bar_width * double(f.probabilities[k])));
-            fill(frame, cv::Rect(x + name_width + 4, top + 3, std::max(1, length), row - 6), expression_colour(int(k)));
+            fill(frame, cv::Rect(x + name_width + 4, top + 3, std::max(1, length), row - 6), expression_colour(colour_index(f, int(k))));
         }
     }
 

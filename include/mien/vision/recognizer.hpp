@@ -9,7 +9,8 @@
 // downscaled copy (face_detector.hpp); each face, largest first and at most max_faces of them,
 // is cropped square with the measured margin and offset (face_crop.hpp), resized to the
 // network's input and scaled to [0, 1], exactly as the training data (48x48 gray FER2013
-// faces); the network gives 7 probabilities. A frame without a face gives an empty list.
+// faces); the network gives one probability per class (7 for FER2013's classes, 8 for FER+'s;
+// the names are the model's, stored in its .mien file). A frame without a face gives an empty list.
 // timings() says how long each stage of the last call took; input(i) is what the network saw
 // for face i (for saliency maps, mien/core/saliency.hpp).
 //
@@ -23,8 +24,8 @@
 // OpenCV's cascade allocates nothing: gray conversion into a kept image, boxes into kept lists,
 // crops by mien::face_cropper, the network (tests/vision/test_no_allocation_vision.cpp).
 //
-// Net is any mien network with a square one-channel input and expression_count outputs
-// (models::paper<> by default, models::fast). Not thread-safe: one recognizer per thread.
+// Net is any mien network with a square one-channel input and 2 to max_classes outputs
+// (models::paper<> by default, models::fast, their 8-output FER+ variants). Not thread-safe: one recognizer per thread.
 // Also spelled mien::vision::recognizer.
 #pragma once
 
@@ -56,15 +57,26 @@
 
 namespace mien {
 
+// The most classes a recognizer's network may have (FER+'s 8); fixed so that a face needs no heap.
+inline constexpr std::size_t max_classes = 8;
+
 // One face of a frame.
 struct recognized_face {
     cv::Rect box;   // the detected face, in frame coordinates
     cv::Rect crop;  // the square the network saw (box + margin, may reach outside the frame)
-    std::array<float, expression_count> probabilities{};
-    int label = -1;  // index of the largest probability (expression_names)
+    std::array<float, max_classes> probabilities{};  // the first `classes` are the model's; the rest 0
+    std::size_t classes = expression_count;
+    // The model's class names (the recognizer's labels(), which must outlive the face); empty:
+    // FER2013's expression_names.
+    std::span<std::string const> names;
+    int label = -1;  // index of the largest probability (class_name(label))
     int id = -1;     // identity across frames, set by mien::face_tracker; -1 when untracked
 
-    std::string_view name() const { return label >= 0 ? expression_names[std::size_t(label)] : std::string_view("none"); }
+    std::string_view class_name(std::size_t k) const {
+        if (k < names.size()) return names[k];
+        return k < expression_names.size() ? expression_names[k] : std::string_view("?");
+    }
+    std::string_view name() const { return label >= 0 ? class_name(std::size_t(label)) : std::string_view("none"); }
     float confidence() const { return label >= 0 ? probabilities[std::size_t(label)] : 0.0f; }
 };
 
@@ -76,7 +88,7 @@ inline double iou(cv::Rect const& a, cv::Rect const& b) {
 }
 
 // The index of the largest probability (the first on ties).
-inline int top_label(std::span<float const, expression_count> p) {
+inline int top_label(std::span<float const> p) {
     return int(std::max_element(p.begin(), p.end()) - p.begin());
 }
 
@@ -107,22 +119,37 @@ struct recognizer_options {
 
 template <class Net = models::paper<>>
 class recognizer {
+    struct loaded_network {
+        std::unique_ptr<Net> net;
+        std::vector<std::string> labels;  // empty: the defaults of Net::outputs
+    };
+
 public:
     using network_type = Net;
     using shape = typename Net::input_shape;
     static_assert(shape::channels == 1 && shape::height == shape::width,
                   "recognizer: the network must take a square gray image");
-    static_assert(Net::outputs == expression_count, "recognizer: the network must have one output per expression");
+    static_assert(Net::outputs >= 2 && Net::outputs <= max_classes, "recognizer: the network must have 2 to 8 outputs");
     static constexpr int side = int(shape::height);
 
     // Loads `weights` (a .mien file for Net) and the face detector; fails naming what is wrong.
+    // The class names are the file's (load_result::labels).
     explicit recognizer(std::filesystem::path const& weights, recognizer_options o = {})
         : recognizer(load(weights), std::move(o)) {}
 
-    // A network the caller has set up (weights loaded, or fresh for tests).
+    // A network the caller has set up (weights loaded, or fresh for tests); the default names.
     explicit recognizer(std::unique_ptr<Net> net, recognizer_options o = {})
-        : options_(std::move(o)), detector_(options_.detector), net_(std::move(net)) {
+        : recognizer(loaded_network{std::move(net), {}}, std::move(o)) {}
+
+private:
+    recognizer(loaded_network l, recognizer_options o)
+        : options_(std::move(o)), detector_(options_.detector), net_(std::move(l.net)), labels_(std::move(l.labels)) {
         if (!net_) fail("recognizer: no network");
+        if (labels_.size() != Net::outputs) {  // a network set up by the caller: the default names
+            labels_.clear();
+            for (auto name : default_class_names(Net::outputs)) labels_.emplace_back(name);
+            for (std::size_t k = labels_.size(); k < Net::outputs; ++k) labels_.push_back("class" + std::to_string(k));
+        }
         set_crop(options_.crop);
         std::size_t const faces = options_.max_faces > 0 ? options_.max_faces : 16;
         faces_.reserve(faces);
@@ -133,6 +160,7 @@ public:
         candidates_.reserve(64);
     }
 
+public:
     // Every face of `frame` (8-bit gray, BGR or BGRA), largest first; empty when none.
     std::vector<recognized_face> const& recognize(cv::Mat const& frame) {
         return detect_and_classify(frame, [&](cv::Mat const& gray) { detector_.detect(gray, boxes_); });
@@ -214,6 +242,8 @@ public:
     recognizer_options const& options() const { return options_; }
     face_detector& detector() { return detector_; }
     Net& network() { return *net_; }
+    // The names of the network's outputs (faces' class_name(k)).
+    std::vector<std::string> const& labels() const { return labels_; }
 
 private:
     using clock = std::chrono::steady_clock;
@@ -221,10 +251,10 @@ private:
         return std::chrono::duration<double, std::milli>(clock::now() - t0).count();
     }
 
-    static std::unique_ptr<Net> load(std::filesystem::path const& weights) {
-        auto net = std::make_unique<Net>();
-        load_weights(*net, weights);
-        return net;
+    static loaded_network load(std::filesystem::path const& weights) {
+        loaded_network l{std::make_unique<Net>(), {}};
+        l.labels = load_weights(*l.net, weights).labels;
+        return l;
     }
 
     // The frame preamble, detection (timed) and classification shared by recognize,
@@ -334,7 +364,9 @@ private:
         auto const& p = net_->predict(std::span<float const, Net::inputs>(inputs_[i].data(), Net::inputs));
         timings_.recognition_ms += ms_since(t0);
         std::copy(p.begin(), p.end(), face.probabilities.begin());
-        face.label = top_label(face.probabilities);
+        face.classes = Net::outputs;
+        face.names = labels_;
+        face.label = top_label(std::span<float const>(face.probabilities.data(), Net::outputs));
         return face;
     }
 
@@ -342,6 +374,7 @@ private:
     face_detector detector_;
     std::optional<face_detector> near_detector_;  // for recognize_near, made on first use
     std::unique_ptr<Net> net_;
+    std::vector<std::string> labels_;  // the network's class names
     std::vector<recognized_face> faces_;
     std::vector<std::array<float, Net::inputs>> inputs_;
     recognizer_timings timings_;
