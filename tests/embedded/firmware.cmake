@@ -1,13 +1,16 @@
 # tests/embedded/firmware.cmake -- one step of a firmware test (see CMakeLists.txt here).
 #
-#   cmake -DSTEP=build|qemu|memory_report|no_heap -DMODEL=fast|paper [-DBUILD_TYPE=Release] [-DCORE=m7|m4|m0plus] [-DFACES_PER_CLASS=2] -DMIEN_ROOT=<src>
-#         -DWORK_DIR=<dir> -DMIEN_EMBED=<host mien-embed> -DMIEN_FACES=<host mien-faces or "">
+#   cmake -DSTEP=host|build|qemu|memory_report|no_heap -DMODEL=fast|paper [-DBUILD_TYPE=Release]
+#         [-DCORE=m7|m4|m0plus] [-DFACES_PER_CLASS=2] -DMIEN_ROOT=<src> -DWORK_DIR=<dir>
+#         -DHOST_DIR=<dir> -DMIEN_EMBED=<host mien-embed> -DMIEN_FACES=<host mien-faces or "">
 #         -DDATA_DIR=<data> -DGENERATOR=<g> -DHOST_CXX=<c++> [-DLAUNCHER=ccache] -P firmware.cmake
 #
-# build          configures and builds examples/embedded twice in WORK_DIR: with its toolchain
-#                file (firmware/firmware-<model>.elf at BUILD_TYPE, which prints its memory
-#                report) and with the host compiler (host/host-reference-<model>, xsimd
-#                kernels, and host-reference-<model>-scalar, MIEN_NO_SIMD)
+# host           configures and builds examples/embedded with the host compiler in HOST_DIR:
+#                host-reference-<model> (xsimd kernels) and host-reference-<model>-scalar
+#                (MIEN_NO_SIMD)
+# build          configures and builds examples/embedded with its toolchain file in
+#                WORK_DIR/firmware: firmware-<model>.elf at BUILD_TYPE, which prints its memory
+#                report
 # qemu           runs the firmware under qemu-system-arm with -icount shift=0 (one instruction
 #                per nanosecond of virtual time); the firmware, the host and the scalar host
 #                must agree pairwise on every predicted class and on every probability within
@@ -24,7 +27,7 @@
 # A missing ARM toolchain, qemu-system-arm, mien-faces (built only with OpenCV) or FER2013 val
 # folder prints "SKIPPED: <what>" and ends the step successfully (SKIP_REGULAR_EXPRESSION).
 cmake_minimum_required(VERSION 3.21)
-foreach(_var STEP MODEL MIEN_ROOT WORK_DIR MIEN_EMBED DATA_DIR GENERATOR HOST_CXX)
+foreach(_var STEP MODEL MIEN_ROOT WORK_DIR HOST_DIR MIEN_EMBED DATA_DIR GENERATOR HOST_CXX)
   if(NOT DEFINED ${_var})
     message(FATAL_ERROR "firmware.cmake: -D${_var}=... is required")
   endif()
@@ -65,36 +68,42 @@ if(_missing)
 endif()
 
 set(_elf ${WORK_DIR}/firmware/firmware-${MODEL}.elf)
-set(_host ${WORK_DIR}/host/host-reference-${MODEL})
+set(_host ${HOST_DIR}/host-reference-${MODEL})
 function(run)
   message(STATUS "> ${ARGN}")
   execute_process(COMMAND ${ARGN} COMMAND_ERROR_IS_FATAL ANY)
 endfunction()
 
-if(STEP STREQUAL "build")
+if(STEP STREQUAL "build" OR STEP STREQUAL "host")
   if(NOT FACES_PER_CLASS)
     set(FACES_PER_CLASS 2)
   endif()
-  set(_common -G ${GENERATOR} -DMODEL=${MODEL} -DFACES_PER_CLASS=${FACES_PER_CLASS} -DMIEN_ROOT=${MIEN_ROOT} -DMIEN_EMBED=${MIEN_EMBED}
-              -DMIEN_FACES=${MIEN_FACES} -DMIEN_DATA=${DATA_DIR})
+  set(_source ${MIEN_ROOT}/examples/embedded)
+  set(_common -G ${GENERATOR} -DMODEL=${MODEL} -DFACES_PER_CLASS=${FACES_PER_CLASS} -DMIEN_ROOT=${MIEN_ROOT}
+              -DMIEN_EMBED=${MIEN_EMBED} -DMIEN_FACES=${MIEN_FACES} -DMIEN_DATA=${DATA_DIR})
   if(LAUNCHER)
     list(APPEND _common -DCMAKE_CXX_COMPILER_LAUNCHER=${LAUNCHER})
   endif()
-  set(_source ${MIEN_ROOT}/examples/embedded)
-  if(NOT BUILD_TYPE)
-    set(BUILD_TYPE Release)
+  if(STEP STREQUAL "build")
+    if(NOT BUILD_TYPE)
+      set(BUILD_TYPE Release)
+    endif()
+    run(${CMAKE_COMMAND} -S ${_source} -B ${WORK_DIR}/firmware ${_common}
+        --toolchain ${_source}/mps2-an500.cmake -DCMAKE_BUILD_TYPE=${BUILD_TYPE} ${_cpu_flags})
+    run(${CMAKE_COMMAND} --build ${WORK_DIR}/firmware)
+  else()
+    run(${CMAKE_COMMAND} -S ${_source} -B ${HOST_DIR} ${_common} -DCMAKE_CXX_COMPILER=${HOST_CXX}
+        -DCMAKE_BUILD_TYPE=Release)
+    run(${CMAKE_COMMAND} --build ${HOST_DIR})
   endif()
-  run(${CMAKE_COMMAND} -S ${_source} -B ${WORK_DIR}/firmware ${_common}
-      --toolchain ${_source}/mps2-an500.cmake -DCMAKE_BUILD_TYPE=${BUILD_TYPE} ${_cpu_flags})
-  run(${CMAKE_COMMAND} --build ${WORK_DIR}/firmware)
-  run(${CMAKE_COMMAND} -S ${_source} -B ${WORK_DIR}/host ${_common} -DCMAKE_CXX_COMPILER=${HOST_CXX}
-      -DCMAKE_BUILD_TYPE=Release)
-  run(${CMAKE_COMMAND} --build ${WORK_DIR}/host)
   return()
 endif()
 
-if(NOT EXISTS ${_elf} OR NOT EXISTS ${_host})
-  message(FATAL_ERROR "${_elf} or ${_host} is missing: run the test embedded.build.${MODEL} first")
+if(NOT EXISTS ${_elf})
+  message(FATAL_ERROR "${_elf} is missing: run the test embedded.build.<variant> first")
+endif()
+if(STEP STREQUAL "qemu" AND NOT EXISTS ${_host})
+  message(FATAL_ERROR "${_host} is missing: run the test embedded.host.<model>_<faces per class> first")
 endif()
 
 if(STEP STREQUAL "qemu")
