@@ -10,12 +10,14 @@
 // repeat sees the same frames. Each frame is copied into a work image (not timed), then timed:
 // mien::video_recognizer::process (gray, detection near the tracked faces and one part of the
 // whole-frame search, crops, network, tracking) and mien::overlay's drawing, as mien-detect does
-// per frame. OpenCV runs on one thread (--threads 1) unless told otherwise: the figures are
+// per frame. --track-search N times the scheme mien-detect used before (whole-frame searches
+// every N frames) on the same frames, for a before/after comparison. OpenCV runs on one thread (--threads 1) unless told otherwise: the figures are
 // for one core; pin the process (taskset) to make that true.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,7 +39,7 @@ namespace {
 struct config {
     std::string video, weights, model = "paper", cascade, resize;
     cv::Size size;
-    std::size_t search_parts = mien::video_options{}.search_parts, max_frames = 0, repeat = 1, smooth = 5;
+    std::size_t search_parts = mien::video_options{}.search_parts, max_frames = 0, repeat = 1, smooth = 5, track_search = 0;
     int detect_side = mien::face_detector_options{}.detect_side, min_neighbors = mien::face_detector_options{}.min_neighbors;
     double scale_factor = mien::face_detector_options{}.scale_factor, min_face = mien::face_detector_options{}.min_face_fraction;
     int threads = 1, near_side = mien::recognizer_options{}.near_side, near_min_neighbors = mien::recognizer_options{}.near_min_neighbors, hint_missed = mien::video_options{}.hint_missed;
@@ -90,14 +92,44 @@ int run(config const& c) {
     std::vector<mien::latency_histogram> part_cpu(c.search_parts);  // frame CPU time by search part
     std::size_t frames_with_face_first_run = 0;
     cv::Mat work;
+    mien::face_tracker legacy_tracker({.smooth = c.smooth});
+    std::vector<mien::recognized_face> legacy_faces;
+    std::vector<cv::Rect> last;
+    std::size_t index = 0;
     for (std::size_t rep = 0; rep < c.repeat; ++rep) {
         video.reset();
+        legacy_tracker.reset();
+        last.clear();
+        index = 0;
         for (cv::Mat const& frame : frames) {
             frame.copyTo(work);
             double const cpu0 = thread_cpu_ms();
             auto const t0 = clock_type::now();
-            auto const faces = video.process(work);
-            mien::frame_timings t = video.timings();
+            std::span<mien::recognized_face const> faces;
+            mien::frame_timings t;
+            if (c.track_search > 0) {
+                // The scheme before issue 13 (mien-detect --track-search N): a whole-frame search
+                // every N-th frame and after a frame without a face, else only near the last faces.
+                bool const near = c.track_search > 1 && index % c.track_search != 0 && !last.empty();
+                auto& rec = video.recognizer();
+                auto const& found = near ? rec.recognize_near(work, last) : rec.recognize(work);
+                legacy_faces.assign(found.begin(), found.end());
+                last.clear();
+                for (auto const& f : legacy_faces) last.push_back(f.box);
+                auto const tt = clock_type::now();
+                legacy_tracker.update(std::span<mien::recognized_face>(legacy_faces));
+                t.tracking_ms = ms_since(tt);
+                t.gray_ms = rec.timings().gray_ms;
+                t.detection_ms = rec.timings().detection_ms;
+                t.preprocessing_ms = rec.timings().preprocessing_ms;
+                t.recognition_ms = rec.timings().recognition_ms;
+                t.faces = legacy_faces.size();
+                faces = legacy_faces;
+            } else {
+                faces = video.process(work);
+                t = video.timings();
+            }
+            ++index;
             auto const t1 = clock_type::now();
             if (!c.no_draw) {
                 for (auto const& face : faces) draw.face(work, face);
@@ -130,6 +162,7 @@ int run(config const& c) {
         j["min_face"] = c.min_face;
         j["min_neighbors"] = c.min_neighbors;
         j["search_parts"] = c.search_parts;
+        j["track_search"] = c.track_search;
         j["hint_missed"] = c.hint_missed;
         j["near_min_neighbors"] = c.near_min_neighbors;
         j["near_side"] = c.near_side;
@@ -200,6 +233,10 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(48, 1000));
     app.add_option("--hint-missed", c.hint_missed, "search near tracks missed for at most N frames")
         ->capture_default_str()->check(CLI::Range(0, 100));
+    app.add_option("--track-search", c.track_search,
+                   "instead, the scheme before issue 13: a whole-frame search every N frames and after a frame without a face, "
+                   "else near the last faces (for comparison; 0: off)")
+        ->capture_default_str()->check(CLI::Range(0, 1000));
     app.add_option("--smooth", c.smooth, "tracker smoothing, frames")->capture_default_str()->check(CLI::Range(1, 1000));
     app.add_option("--max-frames", c.max_frames, "decode at most N frames (0: all)")->capture_default_str();
     app.add_option("--repeat", c.repeat, "run the decoded frames N times (tracks reset between runs)")

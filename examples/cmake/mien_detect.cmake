@@ -67,7 +67,7 @@ mien_detect_test(json_images CHECKS -DEXPECT_JSON_LINES=1 "-DEXPECT_FILES=${_dfx
 mien_detect_test(json_face_video CHECKS -DSKIP_UNLESS_EXISTS=${_dfx}/face.avi -DEXPECT_JSON_LINES=15
   -DEXPECT_FACE_LINES_MIN=15 "-DEXPECT_REGEX=15 frames, 15 with a face \\(100.0 %\\), 15 faces"
   "-DEXPECT_FILES=${_dfx}/face-mien.mp4"
-  ARGS ${_weights} --video ${_dfx}/face.avi --json --smooth 3 --explain --output ${_dfx}/face-mien.mp4)
+  ARGS ${_weights} --video ${_dfx}/face.avi --json --smooth 3 --explain --output ${_dfx}/face-mien.mp4 --search-parts 1)
 mien_detect_test(photos_dir CHECKS -DSKIP_UNLESS_EXISTS=${MIEN_DATA_DIR}/faces/WuJie1010_1.jpg
   "-DEXPECT_REGEX=18 frames, 1[5-8] with a face"
   ARGS ${_weights} --dir ${MIEN_DATA_DIR}/faces --no-output)

@@ -3,6 +3,8 @@
 // on the real photos of ../shared/data/faces that show one frontal face it finds exactly one.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <span>  // support/io_test.hpp uses std::as_bytes
@@ -11,9 +13,12 @@
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
 
 #include <mien/vision/face_crop.hpp>
 #include <mien/vision/face_detector.hpp>
+#include <mien/vision/recognizer.hpp>  // mien::iou
 
 #include "support/data_dir.hpp"
 #include "support/face_photos.hpp"
@@ -117,4 +122,92 @@ TEST_CASE("face_crop: the offset moves the square down (or up) by a fraction of 
     CHECK(cv::countNonZero(up) == 400);
     cv::Mat const down = mien::crop_face(image, cv::Rect(40, 40, 20, 20), {.margin = 0.0, .side = 20, .offset = 0.5});
     CHECK(cv::countNonZero(down) == 0);
+}
+
+TEST_CASE("face_cropper: the crop of crop_face, within a gray level, without rounding; bit for bit on uniform blocks") {
+    // A textured gray image: every crop path (area shrink, bilinear enlarge, border repeat) sees
+    // different pixels.
+    cv::Mat image(240, 320, CV_8UC1);
+    cv::randu(image, 0, 256);
+    cv::GaussianBlur(image, image, cv::Size(5, 5), 1.5);
+    mien::face_cropper cropper;
+    std::vector<float> out(48 * 48);
+    std::vector<cv::Rect> const boxes{
+        {100, 60, 120, 120},  // shrink by 2.5 (area)
+        {10, 10, 96, 96},     // shrink by exactly 2
+        {150, 100, 30, 30},   // enlarge (bilinear)
+        {-20, -30, 90, 110},  // reaches outside: border repeated
+        {250, 180, 100, 80},  // the other corner, outside
+        {140, 100, 48, 48},   // the same size: a copy
+    };
+    for (auto const& box : boxes) {
+        CAPTURE(box);
+        cropper.crop(image, box, out.data());
+        std::vector<float> const expected = mien::crop_face_float(image, box);
+        float worst = 0;
+        for (std::size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::abs(out[i] - expected[i]));
+        CHECK(worst <= 1.01f / 255.0f);  // crop_face rounds to 8 bits; bilinear uses fixed point
+        CHECK(worst > 0.0f);             // ...so they are not the same numbers: the check can fail
+    }
+    // 4x4 blocks of one value shrunk 4x: exactly the block values / 255, as crop_face gives.
+    cv::Mat small(48, 48, CV_8UC1), big;
+    cv::randu(small, 0, 256);
+    cv::resize(small, big, cv::Size(192, 192), 0, 0, cv::INTER_NEAREST);
+    mien::face_cropper exact({.margin = 0.0, .side = 48, .offset = 0.0});
+    exact.crop(big, cv::Rect(0, 0, 192, 192), out.data());
+    for (int i = 0; i < 48 * 48; ++i) REQUIRE(out[std::size_t(i)] == float(small.data[i]) / 255.0f);
+    CHECK_THROWS_WITH_AS(cropper.crop(cv::Mat(10, 10, CV_8UC3), cv::Rect(0, 0, 5, 5), out.data()),
+                         doctest::Contains("8-bit gray"), mien::error);
+    CHECK_THROWS_WITH_AS(cropper.crop(image, cv::Rect(1000, 1000, 20, 20), out.data()), doctest::Contains("outside"),
+                         mien::error);
+}
+
+TEST_CASE("face_detector: the parts of the whole-image search cover every face size once") {
+    mien::face_detector detector;
+    for (cv::Size const size : {cv::Size(320, 240), cv::Size(320, 180), cv::Size(120, 120)}) {
+        for (std::size_t parts = 1; parts <= 16; ++parts) {
+            CAPTURE(size);
+            CAPTURE(parts);
+            int const min_side = int(0.1 * std::min(size.width, size.height));
+            int next = 0;  // the smallest window the next band must start above
+            int bands = 0;
+            for (std::size_t part = 0; part < parts; ++part) {
+                auto const band = detector.size_band(size, min_side, part, parts);
+                if (!band) continue;
+                ++bands;
+                CHECK(band->first.width > next);  // no size searched twice, in order
+                CHECK(band->first.width <= band->second.width);
+                next = band->second.width;
+            }
+            CHECK(bands >= 1);
+            auto const whole = detector.size_band(size, min_side, 0, 1);
+            REQUIRE(whole);
+            CHECK(next == whole->second.width);  // the last band ends at the largest size
+            CHECK(detector.size_band(size, min_side, 0, parts)->first == whole->first);  // the first starts at the smallest
+        }
+    }
+}
+
+TEST_CASE("face_detector: the raw hits of all the parts, grouped, are the whole-image search") {
+    MIEN_REQUIRE_DATA_SET(faces, "faces");
+    mien::face_detector detector;
+    for (std::string const name : {"WuJie1010_1.jpg", "bartoszpanek1_angry.jpg", "vinayakvivek_face.jpg"}) {
+        CAPTURE(name);
+        cv::Mat const image = cv::imread((faces / name).string(), cv::IMREAD_GRAYSCALE);
+        REQUIRE_FALSE(image.empty());
+        std::vector<cv::Rect> whole, part;
+        detector.detect(image, whole);
+        detector.detect_part(image, 0, 1, part);
+        CHECK(part == whole);
+        for (std::size_t parts : {3u, 8u}) {
+            std::vector<cv::Rect> hits;
+            for (std::size_t k = 0; k < parts; ++k) detector.detect_part_hits(image, k, parts, hits);
+            cv::groupRectangles(hits, detector.options().min_neighbors, 0.2);
+            // detect() maps the grouped boxes of the small copy back; the hits were mapped one by
+            // one, so a box may differ by the rounding of the scale: compare with a tolerance.
+            REQUIRE(hits.size() == whole.size());
+            mien::face_detector::sort_largest_first(hits);
+            for (std::size_t i = 0; i < hits.size(); ++i) CHECK(mien::iou(hits[i], whole[i]) > 0.9);
+        }
+    }
 }

@@ -75,3 +75,32 @@ TEST_CASE("face_tracker: smoothing averages a track's last N frames and relabels
     CHECK(smoothed == std::vector<int>{3, 3, 3, 3, 4, 4, 4});
     CHECK_THROWS_AS(mien::face_tracker({.smooth = 0}), mien::error);
 }
+
+TEST_CASE("face_tracker: at most max_tracks tracks; the longest-missed one gives way, a face stays untracked when none can") {
+    mien::face_tracker tracker({.min_iou = 0.3, .max_missed = 5, .smooth = 2, .max_tracks = 2});
+    auto face_at = [](int x) {
+        mien::recognized_face f;
+        f.box = cv::Rect(x, 0, 40, 40);
+        f.probabilities[0] = 1.0f;
+        f.label = 0;
+        return f;
+    };
+    std::vector<mien::recognized_face> two{face_at(0), face_at(100)};
+    tracker.update(two);
+    CHECK(two[0].id == 0);
+    CHECK(two[1].id == 1);
+    std::vector<mien::recognized_face> three{face_at(0), face_at(100), face_at(200)};
+    tracker.update(three);  // both tracks seen this frame: no room for a third
+    CHECK(three[0].id == 0);
+    CHECK(three[1].id == 1);
+    CHECK(three[2].id == -1);
+    std::vector<mien::recognized_face> moved{face_at(0), face_at(300)};
+    tracker.update(moved);  // track 1 missed once: it gives its slot to the new face
+    CHECK(moved[0].id == 0);
+    CHECK(moved[1].id == 2);
+    CHECK(tracker.active_tracks() == 2);
+    std::vector<cv::Rect> boxes;
+    tracker.boxes(0, boxes);
+    CHECK(boxes.size() == 2);
+    CHECK_THROWS_AS(mien::face_tracker({.max_tracks = 0}), mien::error);
+}

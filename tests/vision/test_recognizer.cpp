@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -124,10 +125,13 @@ TEST_CASE("recognizer: exactly one face in each one-face photo of shared/data/fa
         for (float p : face.probabilities) sum += p;
         CHECK(sum == doctest::Approx(1.0f).epsilon(1e-4));
         CHECK(face.crop == mien::square_box(face.box, rec.options().crop.margin, rec.options().crop.offset));
-        // The network's input is the crop of face_crop.hpp, and classify() of that box agrees.
+        // The network's input is the crop of face_crop.hpp (computed by face_cropper, which
+        // skips crop_face's rounding to 8 bits: within a gray level), and classify() agrees.
         std::vector<float> const expected = mien::crop_face_float(image, face.box, rec.options().crop);
         auto const seen = rec.input(0);
-        CHECK(std::equal(seen.begin(), seen.end(), expected.begin()));
+        float worst = 0;
+        for (std::size_t i = 0; i < expected.size(); ++i) worst = std::max(worst, std::abs(seen[i] - expected[i]));
+        CHECK(worst <= 1.01f / 255.0f);
         CHECK(rec.timings().recognition_ms > 0);
         auto const again = rec.classify(image, face.box);
         CHECK(again.probabilities == face.probabilities);

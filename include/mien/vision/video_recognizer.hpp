@@ -44,7 +44,7 @@ struct video_options {
     // Search near the faces tracked within the last hint_missed + 1 frames (a face the detector
     // missed once is looked for again where it was).
     int hint_missed = 2;
-    face_tracker_options tracker;
+    face_tracker_options tracker{};
 };
 
 template <class Net = models::paper<>>
