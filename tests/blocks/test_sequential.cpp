@@ -90,22 +90,12 @@ std::vector<float> random_values(std::size_t n, std::uint64_t seed, double low =
     for (auto& x : v) x = float(g.uniform(low, high));
     return v;
 }
-// Running statistics that are not the initial 0 and 1 (means in [-1, 1), variances in [0.5, 2)).
-template <class L>
-void random_statistics(layer_runner<L>& r, std::uint64_t seed) {
-    random_generator g(seed);
-    for (std::size_t i = 0; i < L::state_size; ++i) r.state[i] = float(g.uniform(-1, 1));
-    for_each_layer<L>([&]<class Leaf>(std::size_t, std::size_t s, std::size_t) {
-        if constexpr (Leaf::name == "batch_norm")
-            for (std::size_t c = 0; c < Leaf::C; ++c) r.state[s + Leaf::C + c] = float(g.uniform(0.5, 2));
-    });
-}
 }  // namespace
 
 TEST_CASE("sequential: planned prediction equals the forward pass, with y == x for in-place blocks") {
     using L = bind<sequential<conv2d<4, 3>, batch_norm, relu, max_pool<2>, conv2d<3, 1>, relu>, input<8, 8, 2>, float>;
     layer_runner<L> r(1, 21);
-    random_statistics(r, 22);
+    randomize_statistics(r, 22);
     auto const x = random_values(L::input_shape::size, 23);
     auto const y = r.forward(x);
     std::vector<float> planned_y(L::output_shape::size), scratch(L::infer_size, 1e30f);  // stale values must not matter
@@ -114,7 +104,7 @@ TEST_CASE("sequential: planned prediction equals the forward pass, with y == x f
 
     using R = bind<sequential<relu, batch_norm>, flat<6>, float>;
     layer_runner<R> rr(1, 24);
-    random_statistics(rr, 25);
+    randomize_statistics(rr, 25);
     auto const rx = random_values(6, 26);
     auto const ry = rr.forward(rx);
     std::vector<float> inplace = rx, rscratch(R::infer_size, 1e30f);

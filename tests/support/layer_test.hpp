@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <iterator>
 #include <span>
 #include <string>
@@ -87,6 +88,20 @@ struct layer_runner {
         return dx;
     }
 };
+
+// Running statistics of every batch norm in L away from their initial (0, 1): means in
+// [-0.3, 0.3), variances in [0.5, 2), so that inference-mode tests exercise them.
+template <class L>
+void randomize_statistics(layer_runner<L>& r, std::uint64_t seed) {
+    random_generator g(seed);
+    for_each_layer<L>([&]<class Leaf>(std::size_t, std::size_t s, std::size_t) {
+        if constexpr (Leaf::name == "batch_norm")
+            for (std::size_t c = 0; c < Leaf::C; ++c) {
+                r.state[s + c] = typename L::scalar(g.uniform(-0.3, 0.3));
+                r.state[s + Leaf::C + c] = typename L::scalar(g.uniform(0.5, 2.0));
+            }
+    });
+}
 
 // Every actual[i] within tolerance * max(1, |expected[i]|) of expected[i]; names the first misses.
 // Both are anything std::data and std::size accept: vectors, spans, arrays, golden C arrays.
