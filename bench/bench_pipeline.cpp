@@ -41,6 +41,7 @@ struct config {
     cv::Size size;
     std::size_t search_parts = mien::video_options{}.search_parts, max_frames = 0, repeat = 1, smooth = 5, track_search = 0;
     int detect_side = mien::face_detector_options{}.detect_side, min_neighbors = mien::face_detector_options{}.min_neighbors;
+    double near_min = mien::recognizer_options{}.near_face_fractions[0], near_max = mien::recognizer_options{}.near_face_fractions[1];
     double scale_factor = mien::face_detector_options{}.scale_factor, min_face = mien::face_detector_options{}.min_face_fraction;
     int threads = 1, near_side = mien::recognizer_options{}.near_side, near_min_neighbors = mien::recognizer_options{}.near_min_neighbors, hint_missed = mien::video_options{}.hint_missed;
     bool json = false, no_draw = false;
@@ -81,6 +82,7 @@ int run(config const& c) {
     r.detector.min_neighbors = c.min_neighbors;
     r.near_min_neighbors = c.near_min_neighbors;
     r.near_side = c.near_side;
+    r.near_face_fractions = {c.near_min, c.near_max};
     mien::video_options v;
     v.search_parts = c.search_parts;
     v.hint_missed = c.hint_missed;
@@ -166,6 +168,7 @@ int run(config const& c) {
         j["hint_missed"] = c.hint_missed;
         j["near_min_neighbors"] = c.near_min_neighbors;
         j["near_side"] = c.near_side;
+        j["near_face_fractions"] = {c.near_min, c.near_max};
         j["draw"] = !c.no_draw;
         j["frames_with_face"] = frames_with_face_first_run;
         j["frames_with_face_percent"] = recall;
@@ -231,6 +234,10 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(1, 20));
     app.add_option("--near-side", c.near_side, "side the region around a tracked face is scaled to")
         ->capture_default_str()->check(CLI::Range(48, 1000));
+    app.add_option("--near-min", c.near_min, "smallest face searched near a tracked face, fraction of the region")
+        ->capture_default_str()->check(CLI::Range(0.05, 1.0));
+    app.add_option("--near-max", c.near_max, "largest face searched near a tracked face, fraction of the region")
+        ->capture_default_str()->check(CLI::Range(0.05, 1.0));
     app.add_option("--hint-missed", c.hint_missed, "search near tracks missed for at most N frames")
         ->capture_default_str()->check(CLI::Range(0, 100));
     app.add_option("--track-search", c.track_search,

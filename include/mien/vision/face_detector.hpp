@@ -43,6 +43,7 @@ struct face_detector_options {
     double scale_factor = 1.05;     // pyramid step of detectMultiScale
     int min_neighbors = 6;          // detections needed to keep a box (higher: fewer false faces)
     double min_face_fraction = 0.1; // smallest face, as a fraction of the image's shorter side
+    double max_face_fraction = 1.0; // largest face, as a fraction of the image's shorter side
     bool equalize = true;           // histogram equalisation before the search
 };
 
@@ -139,6 +140,10 @@ private:
         }
         int const min_side = std::max(1, int(options_.min_face_fraction * std::min(small.cols, small.rows)));
         cv::Size lo(min_side, min_side), hi;  // hi empty: no upper bound
+        if (options_.max_face_fraction < 1.0) {
+            int const max_side = std::max(min_side, int(options_.max_face_fraction * std::min(small.cols, small.rows)));
+            hi = cv::Size(max_side, max_side);
+        }
         if (parts > 1) {
             auto const band = size_band(small.size(), min_side, part, parts);
             if (!band) return;  // fewer face sizes than parts: this part has none

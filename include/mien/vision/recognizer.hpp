@@ -115,6 +115,9 @@ struct recognizer_options {
     // side in pixels when larger: the face is then about half of it. The search's cost grows
     // with its square.
     int near_side = 120;
+    // The sizes of face recognize_near looks for, as fractions of that region (the face was
+    // about 0.5 of it in the last frame: 0.3 to 1 lets it shrink or grow by half).
+    std::array<double, 2> near_face_fractions{0.3, 1.0};
 };
 
 template <class Net = models::paper<>>
@@ -279,7 +282,8 @@ private:
             face_detector_options o = options_.detector;
             o.cascade = detector_.cascade_path().string();
             o.detect_side = 0;  // the region is scaled here
-            o.min_face_fraction = 0.3;
+            o.min_face_fraction = options_.near_face_fractions[0];
+            o.max_face_fraction = options_.near_face_fractions[1];
             o.min_neighbors = options_.near_min_neighbors;
             near_detector_.emplace(o);
         }
