@@ -165,14 +165,18 @@ decltype(auto) with_preset(preset_id id, F&& f) {
     return f.template operator()<fast8>("fast");
 }
 
-// The preset a .mien file holds: by its topology fingerprint, else the first whose tensor shapes
-// match (load_weights' default policy: a file written before a change of the fingerprint's
-// recipe still loads), else an error quoting every preset's reason.
+// The preset a .mien file holds: by its topology fingerprint (v2, or v1 for older files), else the
+// first whose tensor shapes match (load_weights' default policy), else an error quoting every
+// preset's reason.
 preset_id preset_of(std::span<std::byte const> bytes, std::string const& path) {
     constexpr preset_id all[] = {preset_id::paper7, preset_id::fast7, preset_id::paper8, preset_id::fast8};
     auto const file = mien::detail::parse_file(bytes, path.c_str());
     for (preset_id id : all)
-        if (with_preset(id, []<class Net>(char const*) { return mien::topology_fingerprint<Net>; }) == file.fingerprint) return id;
+        if (with_preset(id, [&]<class Net>(char const*) {
+                return file.fingerprint == mien::topology_fingerprint<Net> ||
+                       file.fingerprint == mien::legacy_topology_fingerprint_v1<Net>;  // files written before v2
+            }))
+            return id;
     std::string reasons;
     for (preset_id id : all) {
         bool const fits = with_preset(id, [&]<class Net>(char const* name) {
@@ -385,9 +389,12 @@ PYBIND11_MODULE(_mien, m) {
     m.doc() = "mien's networks and recognizer (the compiled half of the package mien)";
     py::register_exception<mien::error>(m, "Error", PyExc_RuntimeError);
 
-    py::class_<model>(m, "Model")
-        .def(py::init<std::string const&, std::size_t>(), py::arg("path"), py::arg("threads") = 0)
-        .def("predict", &model::predict, py::arg("faces"))
+    py::class_<model>(m, "Model", "A mien network loaded from a .mien file (paper or fast, 7 or 8 classes).")
+        .def(py::init<std::string const&, std::size_t>(), py::arg("path"), py::arg("threads") = 0,
+             "Loads the weights; threads: workers for predict (0: one per core).")
+        .def("predict", &model::predict, py::arg("faces"),
+             "Probabilities (N, K) for faces (48, 48) or (N, 48, 48) [a trailing 1 allowed]: uint8 (divided by "
+             "255) or float in [0, 1]. Runs on up to `threads` threads with the GIL released.")
         .def_property("threads", &model::threads, &model::set_threads)
         .def_property_readonly("preset", [](model const& s) { return s.impl().preset(); })
         .def_property_readonly("labels", [](model const& s) { return s.impl().labels(); })
@@ -402,9 +409,11 @@ PYBIND11_MODULE(_mien, m) {
         .def(py::init<std::string const&, std::string const&, std::size_t, py::object, py::object, int, double>(),
              py::arg("weights"), py::arg("cascade") = "", py::arg("max_faces") = 8, py::arg("margin") = py::none(),
              py::arg("offset") = py::none(), py::arg("min_neighbors") = 0, py::arg("min_face_fraction") = 0.0)
-        .def("detect_emotions", &recognizer::detect_emotions, py::arg("frame"))
+        .def("detect_emotions", &recognizer::detect_emotions, py::arg("frame"),
+             "[{'box': [x, y, w, h], 'emotions': {name: p}}] for an 8-bit gray, BGR or BGRA frame, largest face first.")
         .def("analyze_video", &recognizer::analyze_video, py::arg("path"), py::arg("every") = 1,
-             py::arg("max_frames") = 0, py::arg("progress") = py::none())
+             py::arg("max_frames") = 0, py::arg("progress") = py::none(),
+             "One dict per analysed frame and face; progress(done, total) after each frame read.")
         .def_property_readonly("timings", &recognizer::timings)
         .def_property_readonly("preset", &recognizer::preset);
 #else

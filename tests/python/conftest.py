@@ -104,9 +104,12 @@ def write_mien_file(head, tensors):
 def eight_class(preset):
     """The shipped 7-class network with an 8th output whose logit is always -1e30: an 8-class
     file (as mien-train --labels ferplus writes, FER+'s default names) whose first seven
-    probabilities are the 7-class network's."""
+    probabilities are the 7-class network's. Its topology fingerprint is zeroed: the 7-class one
+    would be wrong and this script cannot compute the 8-class one, so readers find the network by
+    its tensor shapes."""
     import numpy as np
     head, tensors = read_mien_file(open(weights_of(preset), "rb").read())
+    head = head[:20] + bytes(8) + head[28:]
     out = []
     for name, dims, kind, values in tensors:
         if name.endswith("34.dense.weight"):
