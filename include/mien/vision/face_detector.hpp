@@ -96,6 +96,11 @@ public:
     }
     // The same into `boxes` (cleared first; its capacity is reused).
     void detect(cv::Mat const& image, std::vector<cv::Rect>& boxes) { detect_part(image, 0, 1, boxes); }
+    // The same with another min_neighbors than the options' (stricter or looser for one call).
+    void detect(cv::Mat const& image, std::vector<cv::Rect>& boxes, int min_neighbors) {
+        search(image, 0, 1, std::max(1, min_neighbors), boxes);
+        sort_largest_first(boxes);
+    }
 
     // Part `part` (0 .. parts-1) of the whole-image search: the same search as detect(), but only
     // over a band of face sizes, so that `parts` calls, one per video frame, cover every size

@@ -202,7 +202,9 @@ public:
             for (cv::Rect const& g : grouped_)
                 if (std::none_of(boxes_.begin(), boxes_.end(), [&](cv::Rect const& b) { return iou(b, g) > 0.3; }))
                     candidates_.push_back(g);
-            add_boxes_near(gray, candidates_);
+            // A new face must pass the whole-frame search's own bar (detector.min_neighbors), not
+            // the looser one that keeps a face already followed: else false faces accumulate.
+            add_boxes_near(gray, candidates_, options_.detector.min_neighbors);
             keep_distinct(boxes_);
         });
     }
@@ -276,7 +278,7 @@ private:
     }
 
     // recognize_near's search: appends the faces in the grown square around each hint.
-    void add_boxes_near(cv::Mat const& gray, std::span<cv::Rect const> hints) {
+    void add_boxes_near(cv::Mat const& gray, std::span<cv::Rect const> hints, int min_neighbors = 0) {
         if (hints.empty()) return;
         if (!near_detector_) {
             face_detector_options o = options_.detector;
@@ -300,7 +302,8 @@ private:
                 cv::resize(roi, region_, cv::Size(), scale, scale, cv::INTER_AREA);
                 roi = region_;
             }
-            near_detector_->detect(roi, near_boxes_);
+            if (min_neighbors > 0) near_detector_->detect(roi, near_boxes_, min_neighbors);
+            else near_detector_->detect(roi, near_boxes_);
             for (cv::Rect const& r : near_boxes_) {
                 cv::Rect const box = cv::Rect(region.x + int(std::lround(r.x / scale)), region.y + int(std::lround(r.y / scale)),
                                               int(std::lround(r.width / scale)), int(std::lround(r.height / scale))) &
