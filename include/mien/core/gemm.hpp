@@ -43,6 +43,15 @@ void gemm_reference(std::size_t M, std::size_t N, std::size_t K, T const* A, T c
 
 namespace detail {
 
+// The register block's loops over rows and registers must be unrolled for the accumulators to
+// stay in registers; -O2/-O3 do that by themselves, -Os (usual in firmware) does not, and then
+// every multiply-add loads and stores its accumulator (5x the instructions on a Cortex-M7).
+#if defined(__GNUC__)
+#define MIEN_UNROLL _Pragma("GCC unroll 16")
+#else
+#define MIEN_UNROLL
+#endif
+
 // How k runs: `segments` runs of `len` steps. Step k of run s reads A(i) at
 // A[i * a_row + s * a_seg + k * a_col] and B at B[s * b_seg + k * ldb].
 struct gemm_loop {
@@ -56,26 +65,26 @@ inline void gemm_block(gemm_loop L, T const* A, T const* B, T* C, gemm_args s, b
     constexpr std::size_t V = batch::size;
     batch acc[MR][NV];
     if (accumulate) {
-        for (std::size_t r = 0; r < MR; ++r)
-            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = batch::load_unaligned(C + r * s.ldc + v * V);
+        MIEN_UNROLL for (std::size_t r = 0; r < MR; ++r)
+            MIEN_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[r][v] = batch::load_unaligned(C + r * s.ldc + v * V);
     } else {
-        for (std::size_t r = 0; r < MR; ++r)
-            for (std::size_t v = 0; v < NV; ++v) acc[r][v] = batch(T(0));
+        MIEN_UNROLL for (std::size_t r = 0; r < MR; ++r)
+            MIEN_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[r][v] = batch(T(0));
     }
     for (std::size_t seg = 0; seg < L.segments; ++seg) {
         T const* a = A + seg * L.a_seg;
         T const* b = B + seg * L.b_seg;
         for (std::size_t k = 0; k < L.len; ++k, a += s.a_col, b += s.ldb) {
             batch bv[NV];
-            for (std::size_t v = 0; v < NV; ++v) bv[v] = batch::load_unaligned(b + v * V);
-            for (std::size_t r = 0; r < MR; ++r) {
+            MIEN_UNROLL for (std::size_t v = 0; v < NV; ++v) bv[v] = batch::load_unaligned(b + v * V);
+            MIEN_UNROLL for (std::size_t r = 0; r < MR; ++r) {
                 batch const av(a[r * s.a_row]);
-                for (std::size_t v = 0; v < NV; ++v) acc[r][v] = detail::fma(av, bv[v], acc[r][v]);
+                MIEN_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[r][v] = detail::fma(av, bv[v], acc[r][v]);
             }
         }
     }
-    for (std::size_t r = 0; r < MR; ++r)
-        for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_unaligned(C + r * s.ldc + v * V);
+    MIEN_UNROLL for (std::size_t r = 0; r < MR; ++r)
+        MIEN_UNROLL for (std::size_t v = 0; v < NV; ++v) acc[r][v].store_unaligned(C + r * s.ldc + v * V);
 }
 
 // Rows [0, R) of a panel in blocks of fewer than MR rows (R < MR), one template per count.
