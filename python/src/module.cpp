@@ -5,15 +5,16 @@
 //   _mien.Recognizer(path, ...)         mien::recognizer (OpenCV builds only)
 //
 // Faces cross the boundary as NumPy arrays; the work runs with the GIL released. A Model keeps
-// one network per worker thread (copies of the loaded one: predict writes into the network's own
-// workspace, so two threads cannot share one), and a mutex makes concurrent calls from several
-// Python threads take turns instead of racing on those copies. mien::error becomes
+// one network and one inference arena per worker thread (Net::predict over the shared, read-only
+// parameters: the arena is all a prediction writes), and a mutex makes concurrent calls from
+// several Python threads take turns instead of racing on those arenas. mien::error becomes
 // mien.Error (a RuntimeError) carrying mien's message unchanged.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -99,9 +100,8 @@ class model_impl final : public model_base {
 public:
     model_impl(std::string name, std::span<std::byte const> bytes, std::string const& source)
         : name_(std::move(name)) {
-        auto net = std::make_unique<Net>();
-        labels_ = mien::decode_weights(*net, bytes, source.c_str()).labels;
-        replicas_.push_back(std::move(net));
+        net_ = std::make_unique<Net>();
+        labels_ = mien::decode_weights(*net_, bytes, source.c_str()).labels;
     }
     std::string preset() const override { return name_; }
     std::size_t classes() const override { return Net::outputs; }
@@ -114,11 +114,13 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         // Starting a thread costs tens of microseconds, a face 0.1 to 0.3 ms: give each at least 4 faces.
         threads = std::max<std::size_t>(1, std::min(threads, count / 4));
-        while (replicas_.size() < threads) replicas_.push_back(std::make_unique<Net>(*replicas_.front()));
+        while (arenas_.size() < threads) arenas_.push_back(std::make_unique<arena>());
+        Net const& net = *net_;
         auto work = [&](std::size_t t, std::size_t begin, std::size_t end) {
-            Net& net = *replicas_[t];
             for (std::size_t i = begin; i < end; ++i) {
-                auto const& p = net.predict(std::span<float const, Net::inputs>(faces + i * Net::inputs, Net::inputs));
+                auto const p = Net::predict(net.parameters(), net.state(),
+                                            std::span<float const, Net::inputs>(faces + i * Net::inputs, Net::inputs),
+                                            arenas_[t]->bytes);
                 std::copy(p.begin(), p.end(), out + i * Net::outputs);
             }
         };
@@ -142,7 +144,11 @@ private:
     std::string name_;
     std::vector<std::string> labels_;  // as the file names its outputs, else the default for 7 or 8
     std::mutex mutex_;
-    std::vector<std::unique_ptr<Net>> replicas_;  // replicas_[t] serves worker t
+    std::unique_ptr<Net> net_;
+    struct arena {
+        alignas(64) std::array<std::byte, Net::inference_bytes> bytes;  // 64: the alignment network.hpp advises
+    };
+    std::vector<std::unique_ptr<arena>> arenas_;  // arenas_[t] serves worker t
 };
 
 // The networks the module knows: the paper network and its fast preset, each with 7 outputs
