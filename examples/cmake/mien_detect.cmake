@@ -79,3 +79,10 @@ mien_detect_test(bad_resize CHECKS -DEXPECT_FAILURE=ON "-DEXPECT_REGEX=expected 
 mien_detect_test(megamind_search_parts CHECKS -DSKIP_UNLESS_EXISTS=${_megamind} -DEXPECT_JSON_LINES=30 -DEXPECT_FACE_LINES_MIN=25
   "-DEXPECT_REGEX=\"search\":{\"part\":[0-3],\"parts\":4,\"near\":[1-9]"
   ARGS ${_weights} --video ${_megamind} --json --max-frames 30 --no-output --smooth 5 --search-parts 4)
+# An 8-class (FER+) model: the network is picked from the weights file and the faces carry its
+# names (the untrained fast8.mien of mien-eval-fixture; skipped without the real-face video).
+mien_detect_test(ferplus_8_classes CHECKS -DSKIP_UNLESS_EXISTS=${_dfx}/face.avi
+  "-DEXPECT_REGEX=\"probabilities\":\\{\"neutral\":[^}]*\"contempt\":.*3 frames, 3 with a face.*\ncontempt +[0-9]+"
+  ARGS --weights ${CMAKE_CURRENT_BINARY_DIR}/mien_eval_fixture/fast8.mien --model fast --video ${_dfx}/face.avi --json
+       --max-frames 3 --no-output --search-parts 1)
+set_tests_properties(mien_detect.ferplus_8_classes PROPERTIES FIXTURES_REQUIRED "mien_detect_fx;mien_eval_fx")
