@@ -158,9 +158,11 @@ std::string usage_of(std::string const& split) {
     mien::fail("--labels ferplus: split '%s' has no FER+ usage (expected train or val)", split.c_str());
 }
 
-// The teachers as a target function for the epoch loop (they must have the student's classes).
+// The teachers as a target function for the epoch loop (they must have the student's classes);
+// each teacher's own validation accuracy is printed, the figure to quote next to the student's.
 template <class Teacher>
-mien::teacher_function make_teachers(config const& c, std::unique_ptr<mien::teacher_ensemble<Teacher>>& keep) {
+mien::teacher_function make_teachers(config const& c, std::unique_ptr<mien::teacher_ensemble<Teacher>>& keep,
+                                     mien::dataset const& val) {
     keep = std::make_unique<mien::teacher_ensemble<Teacher>>(c.temperature, std::size_t(c.threads));
     for (auto const& t : c.teachers) {
         try {
@@ -169,6 +171,9 @@ mien::teacher_function make_teachers(config const& c, std::unique_ptr<mien::teac
             mien::fail("--teacher %s (as the %s model): %s", t.c_str(), c.teacher_model.c_str(), e.what());
         }
     }
+    auto const accuracy = keep->accuracies(val, c.flip_test);
+    for (std::size_t i = 0; i < c.teachers.size(); ++i)
+        std::fprintf(stderr, "teacher %s: val accuracy %.4f%s\n", c.teachers[i].c_str(), accuracy[i], c.flip_test ? " (flip-test)" : "");
     return keep->function();
 }
 
@@ -232,7 +237,7 @@ int train(config const& c) {
     std::unique_ptr<mien::teacher_ensemble<fast_k<K>>> fast_teachers;
     mien::teacher_function teacher;
     if (!c.teachers.empty()) {
-        teacher = c.teacher_model == "paper" ? make_teachers(c, paper_teachers) : make_teachers(c, fast_teachers);
+        teacher = c.teacher_model == "paper" ? make_teachers(c, paper_teachers, val_set) : make_teachers(c, fast_teachers, val_set);
         std::fprintf(stderr, "distilling from %zu %s teacher(s) at temperature %.3g, weight %.3g\n", c.teachers.size(),
                      c.teacher_model.c_str(), c.temperature, c.distill_weight);
     }

@@ -124,6 +124,10 @@ TEST_CASE("distill: a student trained only on a teacher's targets comes to predi
             teacher_accuracy += double(std::max_element(p.begin(), p.end()) - p.begin() == truth.labels[i]) / double(truth.size());
         }
     }
+    // The teachers' own accuracy (batch inference) is the one measured face by face above.
+    auto const reported = teachers.accuracies(held_out);
+    REQUIRE(reported.size() == 1);
+    CHECK(reported[0] == doctest::Approx(teacher_accuracy).epsilon(1e-9));
     MESSAGE("teacher held-out accuracy ", teacher_accuracy, "; student vs teacher: agreement ", before.agreement,
             " untrained, ", after.agreement, " distilled; total variation ", before.distance, " untrained, ", after.distance,
             " distilled");

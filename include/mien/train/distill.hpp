@@ -34,6 +34,7 @@
 #include "../core/error.hpp"
 #include "../io/weights.hpp"
 #include "epoch.hpp"
+#include "evaluate.hpp"
 #include "optimizer.hpp"
 #include "trainer.hpp"
 
@@ -82,6 +83,14 @@ public:
                     for (std::size_t k = 0; k < outputs; ++k) out[(first + s) * outputs + k] += float(share * row[k] / sum);
                 }
             }
+    }
+
+    // Each teacher's own accuracy on d (its plain softmax, as mien::evaluate), to report what the
+    // student is distilled from.
+    std::vector<double> accuracies(dataset const& d, bool flip = false) {
+        std::vector<double> a;
+        for (auto& r : runners_) a.push_back(evaluate(*r, d, evaluate_options{.flip = flip}).accuracy);
+        return a;
     }
 
     // For epoch_options::teacher (the ensemble must outlive the function).
