@@ -118,14 +118,10 @@ int run(config const& c) {
                 legacy_faces.assign(found.begin(), found.end());
                 last.clear();
                 for (auto const& f : legacy_faces) last.push_back(f.box);
+                t = mien::frame_timings_of(rec.timings());
                 auto const tt = clock_type::now();
                 legacy_tracker.update(std::span<mien::recognized_face>(legacy_faces));
                 t.tracking_ms = ms_since(tt);
-                t.gray_ms = rec.timings().gray_ms;
-                t.detection_ms = rec.timings().detection_ms;
-                t.preprocessing_ms = rec.timings().preprocessing_ms;
-                t.recognition_ms = rec.timings().recognition_ms;
-                t.faces = legacy_faces.size();
                 faces = legacy_faces;
             } else {
                 faces = video.process(work);

@@ -190,15 +190,11 @@ public:
             auto& rec = video_.recognizer();
             auto const& found = rec.recognize(frame);
             photo_faces_.assign(found.begin(), found.end());
+            t = mien::frame_timings_of(rec.timings());
             auto const t0 = clock_type::now();
             video_.tracker().reset();
             video_.tracker().update(std::span<mien::recognized_face>(photo_faces_));
             t.tracking_ms = ms_since(t0);
-            t.gray_ms = rec.timings().gray_ms;
-            t.detection_ms = rec.timings().detection_ms;
-            t.preprocessing_ms = rec.timings().preprocessing_ms;
-            t.recognition_ms = rec.timings().recognition_ms;
-            t.faces = photo_faces_.size();
             faces = photo_faces_;
         } else {
             faces = video_.process(frame);

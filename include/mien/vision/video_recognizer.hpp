@@ -47,6 +47,18 @@ struct video_options {
     face_tracker_options tracker{};
 };
 
+// The stages a recognizer call timed, as a frame's timings (tracking, drawing and the frame
+// total are the caller's to add).
+inline frame_timings frame_timings_of(recognizer_timings const& r) {
+    frame_timings t;
+    t.gray_ms = r.gray_ms;
+    t.detection_ms = r.detection_ms;
+    t.preprocessing_ms = r.preprocessing_ms;
+    t.recognition_ms = r.recognition_ms;
+    t.faces = r.faces;
+    return t;
+}
+
 template <class Net = models::paper<>>
 class video_recognizer {
 public:
@@ -72,12 +84,7 @@ public:
         faces_.assign(found.begin(), found.end());
         auto const t1 = clock::now();
         tracker_.update(std::span<recognized_face>(faces_));
-        auto const& r = recognizer_.timings();
-        timings_ = {};
-        timings_.gray_ms = r.gray_ms;
-        timings_.detection_ms = r.detection_ms;
-        timings_.preprocessing_ms = r.preprocessing_ms;
-        timings_.recognition_ms = r.recognition_ms;
+        timings_ = frame_timings_of(recognizer_.timings());
         timings_.tracking_ms = ms_since(t1);
         timings_.faces = faces_.size();
         timings_.frame_ms = ms_since(t0);
@@ -127,6 +134,7 @@ private:
 };
 
 namespace vision {
+using ::mien::frame_timings_of;
 using ::mien::video_options;
 using ::mien::video_recognizer;
 }  // namespace vision
