@@ -4,7 +4,7 @@
 //   for (cv::Rect box : detector.detect(frame)) ...   // largest face first
 //
 // One detection path for everything that turns a photo into a network input: the JAFFE loader
-// (mien/data/jaffe.hpp), mien-eval and the webcam demo all call this, then face_crop.hpp.
+// (mien/vision/jaffe_faces.hpp), mien-eval and the webcam demo all call this, then face_crop.hpp.
 //
 // OpenCV's Haar cascade haarcascade_frontalface_default.xml. Where it is: options.cascade if
 // set, else the environment variable MIEN_HAAR_CASCADE if set, else the first of the usual
