@@ -62,6 +62,7 @@
 
 #include "common/confusion_image.hpp"
 #include "common/balance_flags.hpp"
+#include "common/number_flags.hpp"
 
 namespace fs = std::filesystem;
 
@@ -374,15 +375,21 @@ int main(int argc, char** argv) {
     app.add_option("--model", c.model, "paper or fast")->capture_default_str()->check(CLI::IsMember({"paper", "fast"}));
     app.add_option("--epochs", c.epochs, "fine-tuning epochs per fold")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--batch", c.batch, "batch size: 16 or 32")->capture_default_str();
-    app.add_option("--lr", c.lr, "learning rate (the peak of the one-cycle schedule)")->capture_default_str();
+    // finite_range (common/number_flags.hpp): CLI::Range and no check let NaN through.
+    app.add_option("--lr", c.lr, "learning rate (the peak of the one-cycle schedule)")->capture_default_str()
+        ->check(finite_range(0.0, 10.0, true));
     app.add_option("--schedule", c.schedule, "onecycle or constant")
         ->capture_default_str()->check(CLI::IsMember({"onecycle", "constant"}));
-    app.add_option("--dropout", c.dropout, "dropout rate before the last layer")->capture_default_str()->check(CLI::Range(0.0, 0.95));
-    app.add_option("--weight-decay", c.weight_decay, "decoupled weight decay (AdamW)")->capture_default_str();
-    app.add_option("--label-smoothing", c.label_smoothing, "label smoothing epsilon")->capture_default_str();
+    app.add_option("--dropout", c.dropout, "dropout rate before the last layer")->capture_default_str()->check(finite_range(0.0, 0.95));
+    app.add_option("--weight-decay", c.weight_decay, "decoupled weight decay (AdamW)")->capture_default_str()
+        ->check(finite_range(0.0, 1.0));
+    app.add_option("--label-smoothing", c.label_smoothing, "label smoothing epsilon")->capture_default_str()
+        ->check(finite_range(0.0, 0.99));
     app.add_flag("!--no-augment", c.augment, "fine-tune without augmentation");
-    app.add_option("--max-shift", c.aug.max_shift, "augmentation: shift in pixels")->capture_default_str();
-    app.add_option("--max-rotation", c.aug.max_rotation, "augmentation: rotation in degrees")->capture_default_str();
+    app.add_option("--max-shift", c.aug.max_shift, "augmentation: shift in pixels")->capture_default_str()
+        ->check(CLI::Range(0, 24));
+    app.add_option("--max-rotation", c.aug.max_rotation, "augmentation: rotation in degrees")->capture_default_str()
+        ->check(finite_range(0.0, 180.0));
     app.add_flag("--flip-test", c.flip_test, "average predictions of each face and its mirror image when testing");
     c.balance.add_to(app);
     app.add_option("--contempt", c.contempt, "CK+ contempt faces: drop, or neutral")

@@ -88,6 +88,11 @@ mien_reliability_test(train_huge_shift mien-train ARGS ${_train} --max-shift 100
 mien_reliability_test(train_empty_folder mien-train ARGS --data ${_bad} --train-split empty --val-split empty --model fast --out ${_rel}/train_bad
   CHECKS -DEXPECT_FAILURE=ON "-DEXPECT_REGEX=no images found under .*empty")
 
+if(TARGET mien-crossval)
+  mien_reliability_test(crossval_nan_rate mien-crossval ARGS --data ${_fx}/ckplus --protocol loso --lr nan
+    CHECKS -DEXPECT_FAILURE=ON "-DEXPECT_REGEX=--lr: expected a finite number in \\(0, 10\\], found nan")
+endif()
+
 add_test(NAME reliability.train_other_run
   COMMAND bash ${_here}/other_run.sh $<TARGET_FILE:mien-train> ${_fx} ${_rel}/other_run)
 add_test(NAME reliability.train_disk_full
