@@ -53,7 +53,8 @@ TEST_CASE("random: gamma(k) has mean k and variance k, also for k < 1") {
 }
 
 TEST_CASE("random: beta(a, b) lies in [0, 1] with mean a / (a + b) and the beta variance") {
-    for (auto [a, b] : {std::pair{0.2, 0.2}, std::pair{2.0, 3.0}, std::pair{1.0, 1.0}}) {
+    for (auto const& shapes : {std::pair{0.2, 0.2}, std::pair{2.0, 3.0}, std::pair{1.0, 1.0}}) {
+        double const a = shapes.first, b = shapes.second;  // clang 14 cannot capture structured bindings
         CAPTURE(a);
         CAPTURE(b);
         mien::random_generator g(11);
