@@ -282,10 +282,12 @@ struct frame {
     // The frame of a child whose slices start at these offsets (saved offsets are per sample).
     frame child(std::size_t param_offset, std::size_t state_offset, std::size_t saved_offset) const {
         frame f = *this;
-        f.params = params + param_offset;
+        // Prediction's frames have no saved values (and a network without parameters or state
+        // may have null arrays): a non-zero offset from a null pointer is undefined behaviour.
+        if (params) f.params = params + param_offset;
         if (grads) f.grads = grads + param_offset;
-        f.state = state + state_offset;
-        f.saved = saved + saved_offset * n;
+        if (state) f.state = state + state_offset;
+        if (saved) f.saved = saved + saved_offset * n;
         if (dsaved) f.dsaved = dsaved + saved_offset * n;
         return f;
     }
