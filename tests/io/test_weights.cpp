@@ -247,6 +247,27 @@ TEST_CASE("weights: a failed save leaves the old file byte-identical") {
     CHECK(std::distance(std::filesystem::directory_iterator(dir.path()), std::filesystem::directory_iterator()) == 1);
 }
 
+#if MIEN_IO_POSIX
+TEST_CASE("weights: a save removes the temporary files that killed writers left, and only theirs") {
+    mien::testing::temp_dir dir;
+    auto const path = dir / "model.mien";
+    auto touch = [](std::filesystem::path const& p) { write_bytes(p, {std::byte{1}}); };
+    // 999999999 is above any Linux pid_max (at most 2^22): no process has it, as after a SIGKILL.
+    auto const dead = dir / "model.mien.tmp-999999999";
+    auto const alive = dir / ("model.mien.tmp-" + std::to_string(static_cast<long long>(::getppid())));  // our parent lives
+    auto const not_a_pid = dir / "model.mien.tmp-backup";
+    auto const other_file = dir / "other.mien.tmp-999999999";
+    for (auto const& p : {dead, alive, not_a_pid, other_file}) touch(p);
+
+    mien::save_weights(*make<three>(1), path);
+    CHECK_FALSE(std::filesystem::exists(dead));
+    CHECK(std::filesystem::exists(alive));
+    CHECK(std::filesystem::exists(not_a_pid));
+    CHECK(std::filesystem::exists(other_file));
+    CHECK(mien::load_weights(*make<three>(2), path).topology_matches);
+}
+#endif
+
 TEST_CASE("weights: every single-byte corruption and every truncation is caught") {
     auto a = make<three>(1);
     auto const good = mien::encode_weights(*a);

@@ -25,6 +25,7 @@
 
 #if __has_include(<unistd.h>) && __has_include(<fcntl.h>)
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #define MIEN_IO_POSIX 1
 #else
@@ -183,6 +184,34 @@ inline std::filesystem::path temp_path_for(std::filesystem::path const& path) {
     return tmp;
 }
 
+#if MIEN_IO_POSIX
+// A process killed (SIGKILL, power loss) while it wrote `path.tmp-<pid>` leaves that file
+// behind: nothing can remove it at the time. The next successful write of the same path removes
+// the leftovers of processes that no longer exist (kill(pid, 0) says ESRCH), and only those: a
+// write in progress in another living process keeps its file.
+inline void remove_stale_temps(std::filesystem::path const& path) {
+    std::filesystem::path dir = path.parent_path();
+    if (dir.empty()) dir = ".";
+    std::string const prefix = path.filename().string() + ".tmp-";
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string const name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 || name.size() - prefix.size() > 9) continue;
+        long long pid = 0;
+        bool digits = true;
+        for (char c : std::string_view(name).substr(prefix.size())) {
+            if (c < '0' || c > '9') { digits = false; break; }
+            pid = pid * 10 + (c - '0');
+        }
+        if (!digits || pid <= 0 || pid == static_cast<long long>(::getpid())) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+            std::error_code ignored;
+            std::filesystem::remove(it->path(), ignored);
+        }
+    }
+}
+#endif
+
 // Writes bytes to path so that path holds either its old content or all of the new one.
 // On any failure the temporary file is removed, path is untouched and an error is raised.
 inline void write_file_atomically(std::filesystem::path const& path, std::span<std::byte const> bytes, char const* who) {
@@ -230,6 +259,7 @@ inline void write_file_atomically(std::filesystem::path const& path, std::span<s
         fail("%s: cannot rename %s to %s: %s", who, tmp.string().c_str(), path.string().c_str(), ec.message().c_str());
     }
 #if MIEN_IO_POSIX
+    remove_stale_temps(path);
     // Persist the rename itself (best effort: not every file system lets a directory be synced).
     std::filesystem::path dir = path.parent_path();
     if (dir.empty()) dir = ".";
