@@ -79,6 +79,29 @@ TEST_CASE("network: tensors tile the parameter and state arrays, in layer order"
     CHECK(net.state()[8] == doctest::Approx(0.2));
 }
 
+// The table is a constant of the type: its facts are checked by the compiler...
+static_assert(mien::tensor_count<small> == 10);
+static_assert(mien::tensor_table<small>[0].name == "weight" && mien::tensor_table<small>[0].rank == 4);
+static_assert(mien::tensor_table<small>[3].name == "running_mean" && !mien::tensor_table<small>[3].trainable);
+
+TEST_CASE("network: the compile-time tensor table is what for_each_tensor gives at run time") {
+    small net;
+    std::size_t i = 0;
+    net.for_each_tensor([&](tensor_info const& t) {
+        REQUIRE(i < mien::tensor_count<small>);
+        tensor_info const& c = mien::tensor_table<small>[i++];
+        CHECK(c.layer == t.layer);
+        CHECK(c.name == t.name);
+        CHECK(c.dims == t.dims);
+        CHECK(c.rank == t.rank);
+        CHECK(c.offset == t.offset);
+        CHECK(c.trainable == t.trainable);
+        CHECK(c.rate == t.rate);
+        CHECK(c.layer_index == t.layer_index);
+    });
+    CHECK(i == mien::tensor_count<small>);
+}
+
 TEST_CASE("network: predict gives the softmax of the logits, the same through every overload") {
     auto net = std::make_unique<small>();
     net->init(3);

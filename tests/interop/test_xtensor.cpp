@@ -2,11 +2,13 @@
 // parameter and state tensors as writable adaptors over the network's memory, clear errors.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -150,6 +152,80 @@ TEST_CASE("xtensor: fixed_tensor has the shape in its type and writes the networ
     CHECK(error_of([&] { mien::xtensor::fixed_tensor<3, 3, 1, 16>(*net, "00.conv2d.weight"); }) ==
           "mien::xtensor::fixed_tensor: 00.conv2d.weight has shape (3, 3, 1, 32), not the (3, 3, 1, 16) asked for");
     CHECK(error_of([&] { mien::xtensor::fixed_tensor<288, 32>(*net, "00.conv2d.weight"); }).ends_with("not the (288, 32) asked for"));
+}
+
+// Shapes found by the compiler from the network type alone.
+static_assert(std::is_same_v<mien::xtensor::parameter_shape<0, paper>, xt::fixed_shape<3, 3, 1, 32>>);
+static_assert(std::is_same_v<mien::xtensor::parameter_shape<0, fast>, xt::fixed_shape<3, 3, 1, 16>>);
+static_assert(std::is_same_v<mien::xtensor::parameter_shape<1, paper>, xt::fixed_shape<32>>);  // batch-norm gamma
+static_assert(mien::xtensor::parameter_count<paper> == 33);
+static_assert(mien::tensor_count<paper> == 46);  // + running means and variances, the dropout rate
+
+TEST_CASE("xtensor: parameter<I> is the I-th trainable tensor with its compile-time shape, writable") {
+    auto net = std::make_unique<paper>();
+    net->init(6);
+    auto w = mien::xtensor::parameter<0>(*net);
+    static_assert(std::is_same_v<fixed_shape_of<decltype(w)>::type, xt::fixed_shape<3, 3, 1, 32>>);
+    // It holds the pointer itself, not a reference to a variable gone when parameter() returned.
+    static_assert(std::is_same_v<decltype(w)::storage_type, xt::xbuffer_adaptor<float*, xt::no_ownership, std::allocator<float>>>);
+    constexpr auto shape = fixed_shape_of<decltype(w)>::type{};
+    static_assert(shape[0] == 3 && shape[3] == 32);
+    CHECK(w.data() == net->parameters().data());
+
+    // Every parameter: the shape and place run-time code (weights files) gives, the values there.
+    auto const names = mien::named_tensors(*net);
+    std::vector<mien::named_tensor> trainable;
+    for (auto const& t : names)
+        if (t.info.trainable) trainable.push_back(t);
+    REQUIRE(trainable.size() == mien::xtensor::parameter_count<paper>);
+    auto check = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+        auto p = mien::xtensor::parameter<I>(*net);
+        auto const& t = trainable[I].info;
+        CHECK(std::size_t(p.dimension()) == t.rank);
+        CHECK(std::equal(p.shape().begin(), p.shape().end(), t.dims.begin()));
+        CHECK(p.data() == net->parameters().data() + t.offset);
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (check(std::integral_constant<std::size_t, I>{}), ...);
+    }(std::make_index_sequence<mien::xtensor::parameter_count<paper>>{});
+
+    // The last one is the classifier's bias: (7).
+    auto bias = mien::xtensor::parameter<mien::xtensor::parameter_count<paper> - 1>(*net);
+    static_assert(std::is_same_v<fixed_shape_of<decltype(bias)>::type, xt::fixed_shape<7>>);
+    CHECK(trainable.back().name == "34.dense.bias");
+
+    // Writes change what the network predicts: raising one class's bias raises its probability.
+    std::vector<float> face(2304, 0.4f);
+    auto const before = net->predict(face);
+    bias(3) += 2.0f;
+    auto const after = net->predict(face);
+    CHECK(after[3] > before[3]);
+    CHECK(after[0] < before[0]);
+    w *= 0.0f;  // xtensor arithmetic on the view: the first convolution now sees nothing
+    CHECK(std::all_of(net->parameters().begin(), net->parameters().begin() + 288, [](float v) { return v == 0.0f; }));
+    CHECK(net->predict(face) != after);
+
+    paper const& frozen = *net;  // a const network gives a read-only adaptor
+    auto const r = mien::xtensor::parameter<mien::xtensor::parameter_count<paper> - 1>(frozen);
+    static_assert(std::is_const_v<std::remove_pointer_t<decltype(r.data())>>);
+    CHECK(r(3) == bias(3));
+}
+
+TEST_CASE("xtensor: tensor<\"name\"> finds parameters and state by file name at compile time") {
+    auto net = std::make_unique<fast>();
+    net->init(8);
+    auto w = mien::xtensor::tensor<"00.conv2d.weight">(*net);
+    static_assert(std::is_same_v<fixed_shape_of<decltype(w)>::type, xt::fixed_shape<3, 3, 1, 16>>);
+    CHECK(w.data() == net->parameters().data());
+    auto mean = mien::xtensor::tensor<"01.batch_norm.running_mean">(*net);  // state
+    static_assert(std::is_same_v<fixed_shape_of<decltype(mean)>::type, xt::fixed_shape<16>>);
+    auto const dynamic = mien::xtensor::tensor<1>(*net, "01.batch_norm.running_mean");
+    CHECK(mean.data() == dynamic.data());
+    mean(2) = 0.75f;
+    CHECK(dynamic(2) == 0.75f);
+    auto dense = mien::xtensor::tensor<"31.dense.weight">(*net);
+    static_assert(std::is_same_v<fixed_shape_of<decltype(dense)>::type, xt::fixed_shape<128, 64>>);
+    CHECK(dense.data() == mien::xtensor::tensor<2>(*net, "31.dense.weight").data());
 }
 
 TEST_CASE("xtensor: a wrong rank or name says what exists") {

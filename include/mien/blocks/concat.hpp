@@ -67,7 +67,7 @@ struct concat_layer {
         ((Bs::template visit<Bs>(f, param_offset + param_at[i], state_offset + state_at[i], depth + 1), ++i), ...);
     }
     template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr void for_each_tensor(V&&) {}
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {

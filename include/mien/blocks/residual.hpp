@@ -75,7 +75,7 @@ struct residual_layer {
         S::template visit<S>(f, param_offset + B::params, state_offset + B::state_size, depth + 1);
     }
     template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr void for_each_tensor(V&&) {}
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         B::forward(branch(f), x, branch_out(f));

@@ -21,7 +21,8 @@
 //   static void backward(frame<T> const&, T const* x, T const* y, T const* dy, T* dx);
 //       backward *adds* the parameter gradients to f.grads and *writes* dx (dx may be null:
 //       the first layer of a network need not compute it).
-//   template <class F> static void for_each_tensor(F&& f);  f(tensor_info) per named tensor
+//   template <class F> static constexpr void for_each_tensor(F&& f);  f(tensor_info) per named tensor
+//       (constexpr: a network's tensor table is a compile-time constant, core/network.hpp)
 //   template <class Self, class F> static void visit(F&&, param_offset, state_offset, depth);
 //       visits the leaf layers (leaf_layer gives the leaf's own: itself)
 //   static constexpr std::array<double, N> settings;  every template argument that changes what
@@ -105,7 +106,7 @@ struct tensor_info {
     // by this flag, and the cost table does not count them as statistics.
     bool rate = false;
     std::size_t layer_index = 0; // position of the layer in the network's cost table
-    std::size_t size() const {
+    constexpr std::size_t size() const {
         std::size_t s = 1;
         for (std::size_t i = 0; i < rank; ++i) s *= dims[i];
         return s;
@@ -164,7 +165,7 @@ struct parameterless_layer : leaf_layer {
     static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
     static void init(T*, T*, random_generator&) {}
     template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr void for_each_tensor(V&&) {}
 };
 
 // Calls f.template operator()<Leaf>(param_offset, state_offset, depth) for every leaf layer of
@@ -238,8 +239,8 @@ void infer(frame<T> const& f, T const* x, T* y, T* scratch) {
 
 namespace detail {
 // Fills a tensor_info (helper for the layers' for_each_tensor).
-inline tensor_info tensor(std::string_view layer, std::string_view name, std::size_t offset,
-                          std::initializer_list<std::size_t> dims, bool trainable = true, bool rate = false) {
+constexpr tensor_info tensor(std::string_view layer, std::string_view name, std::size_t offset,
+                             std::initializer_list<std::size_t> dims, bool trainable = true, bool rate = false) {
     tensor_info t;
     t.layer = layer;
     t.name = name;

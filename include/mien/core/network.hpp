@@ -128,8 +128,9 @@ public:
     std::array<T, outputs> const& logits() const { return logits_; }
 
     // Calls f(tensor_info) for every named tensor, with offsets into parameters() / state().
+    // Static and constexpr: the tensors are facts of the type (tensor_table below).
     template <class F>
-    void for_each_tensor(F&& f) const {
+    static constexpr void for_each_tensor(F&& f) {
         std::size_t index = 0;
         for_each_layer<body>([&]<class L>(std::size_t p, std::size_t s, std::size_t) {
             L::for_each_tensor([&](tensor_info t) {
@@ -212,5 +213,23 @@ private:
 
 template <Shape In, class... Specs>
 using network = basic_network<float, In, Specs...>;
+
+// Every named tensor of a network type (a basic_network), in file order (for each layer: its
+// parameters, then its state), as a compile-time table: layer and tensor name, dims, rank,
+// offset into parameters() or state(), trainable. What the xtensor interop needs to give each
+// tensor a view whose shape is a constant of its type (interop/xtensor.hpp).
+template <class Net>
+inline constexpr std::size_t tensor_count = [] {
+    std::size_t n = 0;
+    Net::for_each_tensor([&](tensor_info const&) { ++n; });
+    return n;
+}();
+template <class Net>
+inline constexpr std::array<tensor_info, tensor_count<Net>> tensor_table = [] {
+    std::array<tensor_info, tensor_count<Net>> table{};
+    std::size_t i = 0;
+    Net::for_each_tensor([&](tensor_info const& t) { table[i++] = t; });
+    return table;
+}();
 
 }  // namespace mien

@@ -151,7 +151,7 @@ struct sequential_layer<In, T, detail::type_list<Ls...>> {
     }
 
     template <class V>
-    static void for_each_tensor(V&&) {}  // the children describe their own tensors
+    static constexpr void for_each_tensor(V&&) {}  // the children describe their own tensors
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         forward_from<0>(f, x, y);

@@ -7,6 +7,8 @@
 //   auto w = mien::xtensor::tensor<4>(net, "00.conv2d.weight");         // (3, 3, 1, 32), writable
 //   w(1, 1, 0, 5) = 0.5f;                                 // writes net.parameters() itself
 //   auto f = mien::xtensor::fixed_tensor<3, 3, 1, 32>(net, "00.conv2d.weight");  // shape in the type
+//   auto g = mien::xtensor::parameter<0>(net);            // the same, shape found by the compiler
+//   auto m = mien::xtensor::tensor<"01.batch_norm.running_mean">(net);   // by name, shape (32)
 //
 // predict takes any expression (lazy ones too, e.g. `images / 255.0f`) of shape (H, W, C),
 // (N, H, W, C), or, for one-channel networks, (H, W) and (N, H, W); it is evaluated once into a
@@ -22,9 +24,11 @@
 // shape fails naming what exists. for_each_tensor(net, f) visits every tensor as
 // (name, xt::xarray_adaptor) for code that does not know the ranks.
 //
-// Why the shape is spelled by the caller: each layer knows its tensors' sizes at compile time, but
-// hands them out through for_each_tensor, which is not constexpr, so this header cannot derive
-// them from the name.
+// parameter<I>(net) and tensor<"name">(net) need no shape from the caller: the network type's
+// tensor table (mien::tensor_table, core/network.hpp) is a compile-time constant, so the I-th
+// trainable tensor (parameter_count<Net> of them, file order) or the tensor of that file name
+// comes back as an xfixed_adaptor whose shape type (parameter_shape<I, Net>) is the tensor's; a
+// name the network lacks or an index past the end does not compile.
 //
 // This header is the only place mien includes xtensor: the core, the umbrella header and
 // embedded builds never need it (STYLE convention 13). Debian 12's xtensor 0.24 keeps its
@@ -37,6 +41,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #if __has_include(<xtensor/containers/xadapt.hpp>)
@@ -48,6 +53,7 @@
 #endif
 
 #include "../core/error.hpp"
+#include "../core/network.hpp"
 #include "../io/fingerprint.hpp"
 
 namespace mien::xtensor {
@@ -155,6 +161,99 @@ auto tensor(Net const& net, std::string_view name) {
     using T = typename Net::scalar;
     T const* data = (t.info.trainable ? net.parameters().data() : net.state().data()) + t.info.offset;
     return ::xt::adapt(data, t.info.size(), ::xt::no_ownership(), shape);
+}
+
+// ---- tensors found by the compiler --------------------------------------------------------------
+
+// A string as a template argument: tensor<"00.conv2d.weight">(net).
+template <std::size_t N>
+struct fixed_string {
+    char text[N]{};
+    constexpr fixed_string(char const (&s)[N]) { std::copy_n(s, N, text); }
+    constexpr std::string_view view() const { return {text, N - 1}; }
+};
+
+// How many trainable tensors Net has (weights, biases, batch-norm gamma and beta, ...).
+template <class Net>
+inline constexpr std::size_t parameter_count =
+    std::size_t(std::count_if(tensor_table<Net>.begin(), tensor_table<Net>.end(), [](tensor_info const& t) { return t.trainable; }));
+
+namespace detail {
+
+// The row of tensor_table<Net> that holds the I-th trainable tensor.
+template <class Net, std::size_t I>
+constexpr std::size_t parameter_row() {
+    static_assert(I < parameter_count<Net>, "mien::xtensor::parameter<I>: I is past the network's last trainable tensor "
+                                            "(parameter_count<Net>)");
+    std::size_t seen = 0;
+    for (std::size_t row = 0; row < tensor_count<Net>; ++row)
+        if (tensor_table<Net>[row].trainable && seen++ == I) return row;
+    return tensor_count<Net>;
+}
+
+// Whether `name` is the file name of t, "<index>.<layer>.<tensor>" (io/fingerprint.hpp's
+// tensor_file_name, which formats at run time), compared at compile time.
+template <class Net>
+constexpr bool has_file_name(tensor_info const& t, std::string_view name) {
+    std::size_t const digits = std::size_t(mien::detail::index_digits<typename Net::body>());
+    if (name.size() < digits) return false;
+    std::size_t index = t.layer_index;
+    for (std::size_t i = digits; i-- > 0; index /= 10)
+        if (name[i] != char('0' + index % 10)) return false;
+    if (index != 0) return false;
+    name.remove_prefix(digits);
+    return name.size() == t.layer.size() + t.name.size() + 2 && name[0] == '.' && name.substr(1, t.layer.size()) == t.layer &&
+           name[1 + t.layer.size()] == '.' && name.substr(2 + t.layer.size()) == t.name;
+}
+
+template <class Net, fixed_string Name>
+constexpr std::size_t named_row() {
+    for (std::size_t row = 0; row < tensor_count<Net>; ++row)
+        if (has_file_name<Net>(tensor_table<Net>[row], Name.view())) return row;
+    return tensor_count<Net>;
+}
+
+template <class Net, std::size_t Row, std::size_t... K>
+auto row_shape(std::index_sequence<K...>) -> ::xt::fixed_shape<tensor_table<Net>[Row].dims[K]...>;
+
+// The xt::fixed_shape of row Row of Net's tensor table.
+template <class Net, std::size_t Row>
+using row_shape_t = decltype(row_shape<Net, Row>(std::make_index_sequence<tensor_table<Net>[Row].rank>{}));
+
+// Row Row of the table as an xfixed_adaptor over the network's memory (const network: read-only).
+template <std::size_t Row, class Net>
+auto fixed_view(Net& net) {
+    constexpr tensor_info t = tensor_table<std::remove_const_t<Net>>[Row];
+    // The pointer as a prvalue: adapt() of an lvalue pointer keeps a reference to that variable.
+    return ::xt::adapt((t.trainable ? net.parameters().data() : net.state().data()) + t.offset,
+                       row_shape_t<std::remove_const_t<Net>, Row>{});
+}
+
+}  // namespace detail
+
+// The shape of Net's I-th trainable tensor as a type: xt::fixed_shape<3, 3, 1, 32> for
+// parameter 0 of the paper network.
+template <std::size_t I, class Net>
+using parameter_shape = detail::row_shape_t<Net, detail::parameter_row<Net, I>()>;
+
+// The I-th trainable tensor of the network (file order; parameter_count<Net> of them) as an
+// xt::xfixed_adaptor over the network's memory, writable, its shape parameter_shape<I, Net>.
+template <std::size_t I, class Net>
+auto parameter(Net& net) {
+    constexpr std::size_t row = detail::parameter_row<std::remove_const_t<Net>, I>();
+    if constexpr (row < tensor_count<std::remove_const_t<Net>>) return detail::fixed_view<row>(net);  // else: the static_assert alone
+}
+
+// The tensor of that file name ("00.conv2d.weight", "01.batch_norm.running_mean": parameters
+// and state alike) as an xt::xfixed_adaptor with the tensor's shape; a name the network does
+// not have does not compile.
+template <fixed_string Name, class Net>
+auto tensor(Net& net) {
+    constexpr std::size_t row = detail::named_row<std::remove_const_t<Net>, Name>();
+    static_assert(row < tensor_count<std::remove_const_t<Net>>,
+                  "mien::xtensor::tensor<name>: the network has no tensor of that name (names as in weights files: "
+                  "\"00.conv2d.weight\"; mien::named_tensors lists them)");
+    if constexpr (row < tensor_count<std::remove_const_t<Net>>) return detail::fixed_view<row>(net);
 }
 
 // Calls f(name, adaptor) for every tensor of the network in file order; the adaptor is an

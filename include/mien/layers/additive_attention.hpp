@@ -50,7 +50,7 @@ struct additive_attention_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& f) {
+    static constexpr void for_each_tensor(V&& f) {
         f(detail::tensor(name, "query_weight", w1, {D, D}));
         f(detail::tensor(name, "key_weight", w2, {D, D}));
         f(detail::tensor(name, "bias", b, {D}));

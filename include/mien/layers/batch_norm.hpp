@@ -50,7 +50,7 @@ struct batch_norm_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "gamma", 0, {C}));
         v(detail::tensor(name, "beta", C, {C}));
         v(detail::tensor(name, "running_mean", 0, {C}, false));

@@ -101,7 +101,7 @@ struct conv2d_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "weight", 0, {K, K, Cin, F}));
         if constexpr (Bias) v(detail::tensor(name, "bias", weights, {F}));
     }

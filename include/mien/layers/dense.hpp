@@ -45,7 +45,7 @@ struct dense_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "weight", 0, {N, Out}));
         if constexpr (Bias) v(detail::tensor(name, "bias", weights, {Out}));
     }

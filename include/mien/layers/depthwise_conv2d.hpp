@@ -55,7 +55,7 @@ struct depthwise_conv2d_layer : leaf_layer {
     static void init(T* p, T*, random_generator& rng) { detail::he_uniform(p, params, K * K, rng); }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "weight", 0, {K, K, C}));
     }
 

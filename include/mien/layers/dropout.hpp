@@ -34,7 +34,7 @@ struct dropout_layer : leaf_layer {
     static void init(T*, T* s, random_generator&) { s[0] = T(default_rate); }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "rate", 0, {1}, false, true));
     }
 

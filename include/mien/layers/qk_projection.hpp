@@ -45,7 +45,7 @@ struct qk_projection_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "query_weight", wq, {C, Dq}));
         v(detail::tensor(name, "query_bias", bq, {Dq}));
         v(detail::tensor(name, "key_weight", wk, {C, Dk}));
