@@ -42,6 +42,7 @@ struct config {
     std::size_t search_parts = mien::video_options{}.search_parts, max_frames = 0, repeat = 1, smooth = 5, track_search = 0;
     int detect_side = mien::face_detector_options{}.detect_side, min_neighbors = mien::face_detector_options{}.min_neighbors;
     double near_min = mien::recognizer_options{}.near_face_fractions[0], near_max = mien::recognizer_options{}.near_face_fractions[1];
+    double near_step = mien::recognizer_options{}.near_scale_factor;
     double scale_factor = mien::face_detector_options{}.scale_factor, min_face = mien::face_detector_options{}.min_face_fraction;
     int threads = 1, near_side = mien::recognizer_options{}.near_side, near_min_neighbors = mien::recognizer_options{}.near_min_neighbors, hint_missed = mien::video_options{}.hint_missed;
     bool json = false, no_draw = false;
@@ -83,6 +84,7 @@ int run(config const& c) {
     r.near_min_neighbors = c.near_min_neighbors;
     r.near_side = c.near_side;
     r.near_face_fractions = {c.near_min, c.near_max};
+    r.near_scale_factor = c.near_step;
     mien::video_options v;
     v.search_parts = c.search_parts;
     v.hint_missed = c.hint_missed;
@@ -165,6 +167,7 @@ int run(config const& c) {
         j["near_min_neighbors"] = c.near_min_neighbors;
         j["near_side"] = c.near_side;
         j["near_face_fractions"] = {c.near_min, c.near_max};
+        j["near_scale_factor"] = c.near_step;
         j["draw"] = !c.no_draw;
         j["frames_with_face"] = frames_with_face_first_run;
         j["frames_with_face_percent"] = recall;
@@ -234,6 +237,8 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(CLI::Range(0.05, 1.0));
     app.add_option("--near-max", c.near_max, "largest face searched near a tracked face, fraction of the region")
         ->capture_default_str()->check(CLI::Range(0.05, 1.0));
+    app.add_option("--near-step", c.near_step, "pyramid step of the search near a tracked face")
+        ->capture_default_str()->check(CLI::Range(1.01, 2.0));
     app.add_option("--hint-missed", c.hint_missed, "search near tracks missed for at most N frames")
         ->capture_default_str()->check(CLI::Range(0, 100));
     app.add_option("--track-search", c.track_search,

@@ -144,3 +144,49 @@ TEST_CASE("recognizer: exactly one face in each one-face photo of shared/data/fa
         if ((corner & face.crop).area() == 0) CHECK(rec.recognize_near(image, std::vector<cv::Rect>{corner}).empty());
     }
 }
+
+TEST_CASE("recognizer: the search near a face covers the sizes of near_face_fractions, no smaller") {
+    MIEN_REQUIRE_DATA_SET(faces, "faces");
+    mien::recognizer<> rec(shipped);  // near_face_fractions 0.4 to 1 of a region twice the hint's side
+    mien::recognizer_options wide;
+    wide.near_face_fractions = {0.2, 1.0};
+    mien::recognizer<> wide_rec(shipped, wide);
+    std::size_t photos = 0, shrunk_found = 0, small_missed = 0, small_found_wide = 0;
+    for (auto const& name : mien::testing::one_face_photos()) {
+        CAPTURE(name);
+        cv::Mat photo = cv::imread((faces / name).string(), cv::IMREAD_COLOR);
+        REQUIRE_FALSE(photo.empty());
+        cv::Rect const box = rec.recognize(photo).at(0).box;
+        // The face at about 80 px, with a plain border wide enough that no searched region is cut.
+        double const k = 80.0 / box.width;
+        cv::resize(photo, photo, cv::Size(), k, k, cv::INTER_AREA);
+        cv::Mat image;
+        cv::copyMakeBorder(photo, image, 240, 240, 240, 240, cv::BORDER_CONSTANT, cv::Scalar(128, 128, 128));
+        cv::Rect const face(int(std::lround(box.x * k)) + 240, int(std::lround(box.y * k)) + 240, 80, 80);
+        auto const around = [&](double scale) {  // the face's box scaled about its centre
+            int const side = int(std::lround(face.width * scale));
+            return std::vector<cv::Rect>{{face.x + face.width / 2 - side / 2, face.y + face.height / 2 - side / 2, side, side}};
+        };
+        auto const hit = [&](auto const& found) {
+            return std::any_of(found.begin(), found.end(), [&](auto const& f) { return mien::iou(f.box, face) > 0.5; });
+        };
+        ++photos;
+        // The face at 0.8 of the hint (it shrank by a fifth since the last frame): 0.4 of the
+        // region, within the band.
+        shrunk_found += hit(rec.recognize_near(image, around(1.25)));
+        // The face at half the hint: 0.25 of the region, under the band's smallest size: not looked
+        // for, unless the band is widened.
+        small_missed += !hit(rec.recognize_near(image, around(2.0)));
+        small_found_wide += hit(wide_rec.recognize_near(image, around(2.0)));
+    }
+    CHECK(photos == 15);
+    CHECK(shrunk_found >= photos - 1);
+    CHECK(small_missed == photos);
+    CHECK(small_found_wide >= photos - 3);  // 13 of 15 when written: a 30 px face, near the 24 px window
+    mien::recognizer_options bad;
+    bad.near_face_fractions = {0.6, 0.5};
+    CHECK_THROWS_WITH_AS(mien::recognizer<>(shipped, bad), doctest::Contains("near_face_fractions must satisfy"), mien::error);
+    bad = {};
+    bad.near_scale_factor = 1.0;
+    CHECK_THROWS_WITH_AS(mien::recognizer<>(shipped, bad), doctest::Contains("near_scale_factor must be above 1"), mien::error);
+}

@@ -10,13 +10,16 @@
 // set, else the environment variable MIEN_HAAR_CASCADE if set, else the first of the usual
 // install paths that exists (Debian/Ubuntu opencv-data: /usr/share/opencv4/haarcascades/).
 // Detection runs on a grayscale copy scaled down so that its longer side is at most
-// options.detect_side pixels (speed: a 1280x720 frame is searched at 320x180), with histogram
+// options.detect_side pixels (speed: a 1280x720 frame is searched at 280x158), with histogram
 // equalisation; boxes are returned in the coordinates of the original image, largest first.
 //
-// The defaults (320 px, pyramid step 1.05, 6 neighbours) were measured: they find exactly one
+// The defaults (280 px, pyramid step 1.05, 6 neighbours) were measured: they find exactly one
 // face in each of the 15 one-face photos of ../shared/data/faces and a face in all 213 JAFFE
-// photos (step 1.1 misses a large close face at 320 px; 5 neighbours or fewer add a false
-// face in foliage). See docs/DATASETS.md.
+// photos (256x256: searched at full size; step 1.1 misses a large close face at 320 px; 5
+// neighbours or fewer add a false face in foliage; docs/DATASETS.md). The copy's size is a
+// trade of speed for the smallest face found (smallest_face()): 280 px keeps a video within
+// its frame budget on one core at 640x480 and finds faces of 55 px and up there (320 px: 48 px,
+// 30 % more work; docs/RECOGNIZER.md, "Real time").
 #pragma once
 
 #include <algorithm>
@@ -39,7 +42,7 @@ namespace mien {
 
 struct face_detector_options {
     std::string cascade;            // cascade XML file; empty: MIEN_HAAR_CASCADE, then the usual paths
-    int detect_side = 320;          // longer side of the copy searched (0: full size)
+    int detect_side = 280;          // longer side of the copy searched (0: full size); smallest_face()
     double scale_factor = 1.05;     // pyramid step of detectMultiScale
     int min_neighbors = 6;          // detections needed to keep a box (higher: fewer false faces)
     double min_face_fraction = 0.1; // smallest face, as a fraction of the image's shorter side
@@ -130,10 +133,7 @@ private:
         if (image.empty()) return;
         if (parts == 0 || part >= parts) fail("face_detector: part %zu of %zu does not exist", part, parts);
         cv::Mat const gray = to_gray(image);
-        int const longer = std::max(gray.cols, gray.rows);
-        double const scale = options_.detect_side > 0 && longer > options_.detect_side
-                                 ? double(options_.detect_side) / double(longer)
-                                 : 1.0;
+        double const scale = copy_scale(gray.size());
         cv::Mat small = gray;
         if (scale < 1.0) {
             cv::resize(gray, small_, cv::Size(), scale, scale, cv::INTER_AREA);
@@ -143,7 +143,7 @@ private:
             cv::equalizeHist(small, equalized_);  // never in place: `small` may share the caller's pixels
             small = equalized_;
         }
-        int const min_side = std::max(1, int(options_.min_face_fraction * std::min(small.cols, small.rows)));
+        int const min_side = min_face_side(small.size());
         cv::Size lo(min_side, min_side), hi;  // hi empty: no upper bound
         if (options_.max_face_fraction < 1.0) {
             int const max_side = std::max(min_side, int(options_.max_face_fraction * std::min(small.cols, small.rows)));
@@ -167,6 +167,26 @@ private:
     }
 
 public:
+    // The scale of the copy searched in an image of `size` (1: the image itself).
+    double copy_scale(cv::Size size) const {
+        int const longer = std::max(size.width, size.height);
+        return options_.detect_side > 0 && longer > options_.detect_side ? double(options_.detect_side) / double(longer) : 1.0;
+    }
+    // The smallest face a whole-image search finds in an image of `size`, in the image's pixels:
+    // the first window of the search (the cascade's, 24 px for the Haar cascade, or
+    // min_face_fraction of the copy if larger) scaled back from the copy. This is what
+    // detect_side trades for speed: 55 px in a 640x480 frame at the default 280 px copy, 48 px at
+    // 320 (docs/RECOGNIZER.md, "Real time"). 0 for an image too small to search.
+    int smallest_face(cv::Size size) const {
+        double const scale = copy_scale(size);
+        cv::Size const copy(cvRound(size.width * scale), cvRound(size.height * scale));
+        int first = 0;
+        for_each_scale(copy, min_face_side(copy), [&](cv::Size window, double) {
+            if (first == 0) first = window.width;
+        });
+        return int(std::ceil(first / scale - 1e-9));
+    }
+
     // The smallest and largest window of band `part` of `parts` for an image of `size` searched
     // from `min_side` up; nothing when the band holds no scale. The scales are those of
     // cv::CascadeClassifier::detectMultiScale (window = the cascade's size times step^k, up to the
@@ -216,6 +236,10 @@ public:
     }
 
 private:
+    int min_face_side(cv::Size copy) const {
+        return std::max(1, int(options_.min_face_fraction * std::min(copy.width, copy.height)));
+    }
+
     // Calls f(window, cost) for every scale detectMultiScale searches in an image of `size` for
     // faces of at least min_side pixels, with the same arithmetic (factor *= step, rounding).
     template <class F>
