@@ -26,22 +26,16 @@
 // Determinism: every batch draws its shuffle position, augmentation and dropout from
 // generators seeded by (seed, epoch, batch), and the gradient sum over threads has a fixed
 // order, so a seed and a thread count give the same weights on every run (and on resume); the
-// epoch loop is the library's (mien/train/epoch.hpp), shared with mien-crossval.
-#include <algorithm>
-#include <atomic>
+// epoch loop is the library's (mien/train/epoch.hpp), shared with mien-crossval, and so are the
+// run's folder (resume, best weights, checkpoint, log: mien/train/run.hpp) and Ctrl-C
+// (mien/train/interrupt.hpp); what is left here is the command line and the data.
 #include <chrono>
-#include <csignal>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <numeric>
 #include <string>
-#include <string_view>
 #include <vector>
-
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 
@@ -49,13 +43,13 @@
 #include <mien/data/ferplus.hpp>
 #include <mien/data/ferplus_folder.hpp>
 #include <mien/data/image_folder.hpp>
-#include <mien/io/checkpoint.hpp>
-#include <mien/io/npz.hpp>
 #include <mien/io/weights.hpp>
 #include <mien/mien.hpp>
 #include <mien/train/distill.hpp>
 #include <mien/train/epoch.hpp>
 #include <mien/train/evaluate.hpp>
+#include <mien/train/interrupt.hpp>
+#include <mien/train/run.hpp>
 #include <mien/train/targets.hpp>
 
 #include "common/balance_flags.hpp"
@@ -65,9 +59,6 @@
 namespace fs = std::filesystem;
 
 namespace {
-
-std::atomic<bool> interrupted{false};
-extern "C" void on_sigint(int) { interrupted = true; }
 
 struct config {
     std::string data, train_split = "train", val_split = "val", model = "paper", out = "runs/train";
@@ -106,9 +97,18 @@ std::string number(double v) {
 }
 
 // What decides the targets of a run: stored in every checkpoint and compared on --resume.
-// Checkpoints written before these keys existed hold plain runs, which the defaults describe.
-mien::file_metadata target_settings(config const& c) {
-    mien::file_metadata m{{"labels", c.labels}, {"soft_targets", c.soft_targets}, {"teachers", ""}};
+// Checkpoints written before these keys existed hold plain runs, which the defaults describe;
+// those from before batch_size and peak_lr were stored still resume.
+mien::run_settings target_settings(config const& c) {
+    mien::run_settings s;
+    s.compared = {"labels", "protocol", "soft_targets", "soft_weight", "teachers", "teacher_hashes", "teacher_model",
+                  "distill_weight", "temperature", "seed", "batch_size", "peak_lr"};
+    s.defaults = {{"labels", "fer2013"}, {"soft_targets", "none"}};
+    s.added_later = {"batch_size", "peak_lr"};
+    s.who = "--resume";
+    s.advice = "resume with the same flags (or start another --out)";
+    mien::file_metadata& m = s.values;
+    m = {{"labels", c.labels}, {"soft_targets", c.soft_targets}, {"teachers", ""}};
     // The run's randomness and schedule too: resuming another run's checkpoint with another seed,
     // batch or rate was silently accepted and gave a mixture of two experiments.
     m["seed"] = std::to_string(c.seed);
@@ -128,28 +128,7 @@ mien::file_metadata target_settings(config const& c) {
         m["distill_weight"] = number(c.distill_weight);
         m["temperature"] = number(c.temperature);
     }
-    return m;
-}
-
-void check_resume_settings(mien::file_metadata const& stored, config const& c, fs::path const& checkpoint) {
-    mien::file_metadata const now = target_settings(c);
-    auto value = [](mien::file_metadata const& m, std::string const& key) -> std::string {
-        auto const it = m.find(key);
-        if (it != m.end()) return it->second;
-        if (key == "labels") return "fer2013";
-        if (key == "soft_targets") return "none";
-        return "";
-    };
-    for (char const* key : {"labels", "protocol", "soft_targets", "soft_weight", "teachers", "teacher_hashes", "teacher_model",
-                            "distill_weight", "temperature", "seed", "batch_size", "peak_lr"}) {
-        // Checkpoints from before batch_size and peak_lr were stored still resume.
-        std::string_view const added = key;
-        if ((added == "batch_size" || added == "peak_lr") && !stored.contains(key)) continue;
-        if (value(stored, key) != value(now, key))
-            mien::fail("--resume: %s was trained with %s '%s', this run asks for '%s'; resume with the same flags "
-                       "(or start another --out)", checkpoint.string().c_str(), key, value(stored, key).c_str(),
-                       value(now, key).c_str());
-    }
+    return s;
 }
 
 std::string usage_of(std::string const& split) {
@@ -187,7 +166,6 @@ template <class Net, std::size_t B>
 int train(config const& c) {
     using trainer_t = mien::trainer<Net, B, mien::adam, 2>;
     constexpr std::size_t K = Net::outputs;
-    fs::create_directories(c.out);
     std::fprintf(stderr, "loading %s/{%s,%s} ...\n", c.data.c_str(), c.train_split.c_str(), c.val_split.c_str());
     mien::dataset train_set, val_set;
     mien::soft_targets soft;
@@ -244,44 +222,20 @@ int train(config const& c) {
 
     std::size_t const steps_per_epoch = mien::batches_per_epoch<trainer_t>(train_set);
     std::size_t const total_steps = steps_per_epoch * std::size_t(c.epochs);
-    std::size_t start_epoch = 0, start_batch = 0;
-    double best_accuracy = -1;
-    fs::path const checkpoint = fs::path(c.out) / "last.ckpt", best = fs::path(c.out) / "best.mien";
-    fs::path const log_path = fs::path(c.out) / "log.csv";
-    mien::file_metadata const settings = target_settings(c);
-    if (c.resume && fs::exists(checkpoint)) {
-        auto const meta = mien::load_checkpoint(*tr, checkpoint).metadata;
-        check_resume_settings(meta, c, checkpoint);
-        start_epoch = std::stoul(meta.at("epoch"));
-        start_batch = std::stoul(meta.at("batch"));
-        best_accuracy = std::stod(meta.at("best_accuracy"));
-        std::fprintf(stderr, "resumed from %s at epoch %zu, batch %zu (best val %.4f)\n", checkpoint.string().c_str(),
-                     start_epoch + 1, start_batch, best_accuracy);
-    } else if (!fs::exists(log_path) || !c.resume) {
-        std::ofstream(log_path) << "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n";
-    }
-    auto save_checkpoint = [&](std::size_t epoch, std::size_t batch) {
-        mien::file_metadata meta = settings;
-        meta["epoch"] = std::to_string(epoch);
-        meta["batch"] = std::to_string(batch);
-        // All 17 digits: std::to_string's six decimals made a resumed run take an accuracy equal to
-        // the best for a better one and overwrite best.mien (tests/reliability/kill_resume.sh).
-        char best_text[32];
-        std::snprintf(best_text, sizeof best_text, "%.17g", best_accuracy);
-        meta["best_accuracy"] = best_text;
-        meta["model"] = c.model;
-        meta["seed"] = std::to_string(c.seed);
-        mien::save_checkpoint(*tr, checkpoint, meta);
-    };
+    mien::run_folder run(c.out, target_settings(c), {{"model", c.model}});
+    mien::run_position const start = run.start(*tr, c.resume);
+    if (run.resumed())
+        std::fprintf(stderr, "resumed from %s at epoch %zu, batch %zu (best val %.4f)\n", run.checkpoint_path().string().c_str(),
+                     start.epoch + 1, start.batch, start.best_accuracy);
 
     mien::augment_options const aug = c.augment ? c.aug : mien::augment_options::none();
-    for (std::size_t epoch = start_epoch; epoch < std::size_t(c.epochs); ++epoch) {
+    for (std::size_t epoch = start.epoch; epoch < std::size_t(c.epochs); ++epoch) {
         auto const started = std::chrono::steady_clock::now();
         progress bar(steps_per_epoch, "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(c.epochs));
         mien::epoch_options eo;
         eo.seed = c.seed;
         eo.epoch = epoch;
-        eo.first_batch = epoch == start_epoch ? start_batch : 0;
+        eo.first_batch = epoch == start.epoch ? start.batch : 0;
         eo.total_steps = total_steps;
         eo.lr = c.lr;
         eo.one_cycle = c.schedule == "onecycle";
@@ -295,42 +249,29 @@ int train(config const& c) {
         }
         eo.teacher = teacher;
         eo.teacher_weight = c.distill_weight;
-        mien::epoch_result const er = mien::train_epoch(
-            *tr, train_set, eo, &interrupted, [&bar](std::size_t done, double loss, double accuracy) { bar.update(done, loss, accuracy); });
+        mien::epoch_result const er = mien::train_epoch(*tr, train_set, eo, &mien::stop_requested(),
+                                                        [&bar](std::size_t done, double loss, double accuracy) { bar.update(done, loss, accuracy); });
         if (er.status == mien::epoch_result::interrupted) {
-            save_checkpoint(epoch, er.batch);
+            run.save(*tr, epoch, er.batch);
             std::fprintf(stderr, "\ninterrupted: checkpoint saved to %s (continue with --resume)\n",
-                         checkpoint.string().c_str());
+                         run.checkpoint_path().string().c_str());
             return 130;
         }
         if (er.status == mien::epoch_result::not_finite) {
             std::fprintf(stderr, "\nloss is %f at epoch %zu, batch %zu: stopping. The last good weights are in %s "
-                                 "and %s.\n", er.loss, epoch + 1, er.batch, best.string().c_str(), checkpoint.string().c_str());
+                                 "and %s.\n", er.loss, epoch + 1, er.batch, run.best_path().string().c_str(),
+                         run.checkpoint_path().string().c_str());
             return 3;
         }
         bar.finish();
         auto const val = mien::evaluate(*tr, val_set, c.flip_test);
         double const seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        double const lr_now = tr->optimizer().learning_rate();
-        bool const improved = val.accuracy > best_accuracy;
-        if (improved) {
-            best_accuracy = val.accuracy;
-            mien::file_metadata meta = settings;
-            meta["epoch"] = std::to_string(epoch + 1);
-            meta["val_accuracy"] = std::to_string(val.accuracy);
-            meta["seed"] = std::to_string(c.seed);
-            mien::save_weights(*net, best, meta);
-            mien::save_npz(*net, fs::path(c.out) / "best.npz");  // the same weights for NumPy / PyTorch
-        }
-        save_checkpoint(epoch + 1, 0);
-        std::ofstream(log_path, std::ios::app) << epoch + 1 << ',' << lr_now << ',' << er.mean_loss << ','
-                                               << er.accuracy << ',' << val.loss << ','
-                                               << val.accuracy << ',' << seconds << '\n';
+        bool const improved = run.finish_epoch(*tr, epoch, er, val, seconds);
         std::fprintf(stderr, "epoch %zu: train loss %.4f acc %.4f | val loss %.4f acc %.4f%s | %.0f s\n", epoch + 1,
                      er.mean_loss, er.accuracy, val.loss, val.accuracy,
                      improved ? " (best)" : "", seconds);
     }
-    std::printf("best validation accuracy %.4f, weights in %s\n", best_accuracy, best.string().c_str());
+    std::printf("best validation accuracy %.4f, weights in %s\n", run.best_accuracy(), run.best_path().string().c_str());
     return 0;
 }
 
@@ -421,7 +362,7 @@ int main(int argc, char** argv) {
     app.add_option("--temperature", c.temperature, "distillation temperature T (teachers' softmax(z / T))")
         ->capture_default_str()->check(finite_range(0.05, 100.0));
     CLI11_PARSE(app, argc, argv);
-    std::signal(SIGINT, on_sigint);
+    mien::stop_on_interrupt();
     try {
         if (c.dropout_search.empty()) return run(c);
         std::vector<std::pair<double, int>> results;
