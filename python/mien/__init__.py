@@ -62,7 +62,7 @@ class Recognizer:
     """Faces and their expressions in BGR frames: OpenCV's Haar cascade, mien's crop and network.
 
     Recognizer(weights=None, cascade="", max_faces=8, margin=None, offset=None, min_neighbors=0,
-    min_face_fraction=0.0): weights is a .mien file of the paper or fast preset (default: the
+    min_face_fraction=0.0): weights is a .mien file of the paper or fast preset, 7 or 8 classes (default: the
     MIEN_WEIGHTS environment variable, then the shipped paper network); cascade a Haar cascade XML (default: Debian's
     opencv-data one); margin and offset the framing (default: mien's measured values); 0 keeps
     the detector's defaults. Not shared between threads without cost: calls take turns.
@@ -84,6 +84,11 @@ class Recognizer:
         return self._rec.preset
 
     @property
+    def labels(self):
+        """The model's class names, the keys of "emotions" (FER2013's seven, or FER+'s eight)."""
+        return self._rec.labels
+
+    @property
     def timings(self):
         """Milliseconds per stage of the last detect_emotions call."""
         return self._rec.timings
@@ -103,7 +108,7 @@ class Recognizer:
 
     def analyze_video(self, path, every=1, max_frames=0, progress=None):
         """Every `every`-th frame of the video (up to max_frames, 0: all): one dict per frame and face
-        with frame, time (s), face, x, y, w, h, the seven probabilities, top_emotion and score.
+        with frame, time (s), face, x, y, w, h, one probability per class (under labels), top_emotion and score.
         progress: True / False, or None for a bar only when stderr is a terminal."""
         show = sys.stderr.isatty() if progress is None else bool(progress)
         bar = _ProgressBar(os.path.basename(os.fspath(path))) if show else None

@@ -238,11 +238,15 @@ private:
 };
 
 #if defined(MIEN_PYTHON_OPENCV)
+// The face's probabilities under the model's class names (mien.labels), in output order.
+void add_probabilities(py::dict& d, mien::recognized_face const& f) {
+    for (std::size_t k = 0; k < f.classes; ++k) d[py::str(std::string(f.class_name(k)))] = double(f.probabilities[k]);
+}
+
 // One face as a Python dict in the shape `fer` users know: {"box": [x, y, w, h], "emotions": {...}}.
 py::dict face_dict(mien::recognized_face const& f) {
     py::dict emotions;
-    for (std::size_t k = 0; k < mien::expression_count; ++k)
-        emotions[py::str(std::string(mien::expression_names[k]))] = double(f.probabilities[k]);
+    add_probabilities(emotions, f);
     py::dict d;
     d["box"] = std::vector<int>{f.box.x, f.box.y, f.box.width, f.box.height};
     d["emotions"] = emotions;
@@ -266,6 +270,7 @@ public:
     virtual ~recognizer_base() = default;
     virtual std::vector<mien::recognized_face> recognize(cv::Mat const& frame) = 0;
     virtual mien::recognizer_timings timings() const = 0;
+    virtual std::vector<std::string> const& labels() const = 0;
 };
 
 template <class Net>
@@ -275,6 +280,7 @@ public:
         : rec_(make_net(bytes, source), std::move(o)) {}
     std::vector<mien::recognized_face> recognize(cv::Mat const& frame) override { return rec_.recognize(frame); }
     mien::recognizer_timings timings() const override { return rec_.timings(); }
+    std::vector<std::string> const& labels() const override { return rec_.labels(); }
 
 private:
     static std::unique_ptr<Net> make_net(std::span<std::byte const> bytes, std::string const& source) {
@@ -297,16 +303,11 @@ public:
         if (min_neighbors > 0) o.detector.min_neighbors = min_neighbors;
         if (min_face_fraction > 0) o.detector.min_face_fraction = min_face_fraction;
         auto const bytes = mien::detail::read_file(weights, "mien.Recognizer");
-        preset_id const id = preset_of(bytes, weights);
-        if (id != preset_id::paper7 && id != preset_id::fast7)
-            mien::fail("mien.Recognizer: %s: the recognizer needs a model of the %zu FER2013 classes; this one has %zu outputs",
-                       weights.c_str(), mien::expression_count,
-                       with_preset(id, []<class Net>(char const*) { return Net::outputs; }));
-        preset_ = id == preset_id::fast7 ? "fast" : "paper";
-        if (id == preset_id::fast7)
-            impl_ = std::make_unique<recognizer_impl<fast7>>(bytes, weights, o);
-        else
-            impl_ = std::make_unique<recognizer_impl<paper7>>(bytes, weights, o);
+        // Any preset the module knows, 7 or 8 classes: the faces carry the file's class names.
+        with_preset(preset_of(bytes, weights), [&]<class Net>(char const* name) {
+            preset_ = name;
+            impl_ = std::make_unique<recognizer_impl<Net>>(bytes, weights, o);
+        });
     }
 
     py::list detect_emotions(py::array_t<std::uint8_t, py::array::c_style> const& frame) {
@@ -358,8 +359,7 @@ public:
                 r["y"] = f.box.y;
                 r["w"] = f.box.width;
                 r["h"] = f.box.height;
-                for (std::size_t k = 0; k < mien::expression_count; ++k)
-                    r[py::str(std::string(mien::expression_names[k]))] = double(f.probabilities[k]);
+                add_probabilities(r, f);
                 r["top_emotion"] = std::string(f.name());
                 r["score"] = double(f.confidence());
                 records.append(std::move(r));
@@ -381,6 +381,7 @@ public:
         return d;
     }
     std::string const& preset() const { return preset_; }
+    std::vector<std::string> const& labels() const { return impl_->labels(); }
 
 private:
     std::unique_ptr<recognizer_base> impl_;
@@ -421,7 +422,8 @@ PYBIND11_MODULE(_mien, m) {
              py::arg("max_frames") = 0, py::arg("progress") = py::none(),
              "One dict per analysed frame and face; progress(done, total) after each frame read.")
         .def_property_readonly("timings", &recognizer::timings)
-        .def_property_readonly("preset", &recognizer::preset);
+        .def_property_readonly("preset", &recognizer::preset)
+        .def_property_readonly("labels", &recognizer::labels);
 #else
     m.attr("has_opencv") = false;
 #endif

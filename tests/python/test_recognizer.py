@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import mien
-from conftest import MEGAMIND, MESSI, weights_of
+from conftest import FERPLUS, MEGAMIND, MESSI, eight_class, weights_of
 
 cv2 = pytest.importorskip("cv2", reason="python3-opencv not installed")
 if not mien.has_opencv:
@@ -23,6 +23,21 @@ def messi():
     if not os.path.exists(MESSI):
         pytest.skip(f"{MESSI} missing (opencv-doc)")
     return cv2.imread(MESSI)
+
+
+@pytest.fixture(scope="module")
+def megamind_face():
+    """The first of Megamind's frames in which the recognizer finds a face (the second one)."""
+    if not os.path.exists(MEGAMIND):
+        pytest.skip(f"{MEGAMIND} missing (opencv-doc)")
+    video = cv2.VideoCapture(MEGAMIND)
+    rec = mien.Recognizer(weights=weights_of("fast"))
+    for _ in range(24):
+        ok, frame = video.read()
+        assert ok
+        if rec.detect_emotions(frame):
+            return frame
+    pytest.fail("no face in Megamind's first second")
 
 
 def test_detect_emotions_has_fers_shape(messi, preset):
@@ -91,6 +106,62 @@ def test_analyze_video_records(capsys):
     assert [[r["x"], r["y"], r["w"], r["h"]] for r in first] == [f["box"] for f in rec.detect_emotions(frame0)]
     assert rec.analyze_video(MEGAMIND, max_frames=3, progress=False) is not None
     assert capsys.readouterr().err == ""
+
+
+def test_an_8_class_ferplus_model_names_its_own_classes(megamind_face, tmp_path):
+    """models/paper_ferplus.mien: FER+'s eight classes, named by the file (mien.labels), as the
+    C++ recognizer and mien-detect name them."""
+    weights = os.path.join(os.path.dirname(weights_of("paper")), "paper_ferplus.mien")
+    if not os.path.exists(weights):
+        pytest.skip(f"{weights} missing")
+    labels = mien.Model(weights).labels
+    assert labels == FERPLUS
+    rec = mien.Recognizer(weights=weights)
+    assert rec.preset == "paper"
+    assert rec.labels == labels
+    assert mien.Recognizer(weights=weights_of("fast")).labels == LABELS
+    faces = rec.detect_emotions(megamind_face)
+    assert len(faces) >= 1
+    for face in faces:
+        assert list(face["emotions"]) == labels
+        assert sum(face["emotions"].values()) == pytest.approx(1.0, abs=1e-5)
+    name, p = rec.top_emotion(megamind_face)
+    assert name in labels and p == max(faces[0]["emotions"].values())
+    # The same faces as the 7-class model finds (one detector), other probabilities.
+    seven = mien.Recognizer(weights=weights_of("paper")).detect_emotions(megamind_face)
+    assert [f["box"] for f in faces] == [f["box"] for f in seven]
+    detect = os.environ.get("MIEN_DETECT")
+    if detect and os.path.exists(detect):
+        image = os.path.join(tmp_path, "frame.png")
+        cv2.imwrite(image, megamind_face)
+        out = subprocess.run([detect, "--image", image, "--weights", weights, "--json"], check=True,
+                             capture_output=True, text=True).stdout
+        cpp = json.loads(out.splitlines()[0])["faces"]
+        assert [f["box"] for f in faces] == [f["box"] for f in cpp]
+        for py_face, cpp_face in zip(faces, cpp):
+            assert list(cpp_face["probabilities"]) == labels
+            for k in labels:
+                assert py_face["emotions"][k] == pytest.approx(cpp_face["probabilities"][k], abs=1e-4)
+    if os.path.exists(MEGAMIND):
+        rows = rec.analyze_video(MEGAMIND, max_frames=4, progress=False)
+        assert rows
+        for r in rows:
+            assert list(r) == ["frame", "time", "face", "x", "y", "w", "h", *labels, "top_emotion", "score"]
+            assert r["top_emotion"] == max(labels, key=r.get)
+
+
+def test_an_8_class_model_gives_the_probabilities_of_its_outputs(tmp_path, megamind_face, preset):
+    """conftest.eight_class: the 7-class network plus an output that is never chosen. The
+    recognizer names the outputs FER+'s way, and the first seven are the 7-class recognizer's."""
+    path = tmp_path / "eight.mien"
+    path.write_bytes(eight_class(preset))
+    faces8 = mien.Recognizer(weights=str(path)).detect_emotions(megamind_face)
+    faces7 = mien.Recognizer(weights=weights_of(preset)).detect_emotions(megamind_face)
+    assert faces8 and [f["box"] for f in faces8] == [f["box"] for f in faces7]
+    for f8, f7 in zip(faces8, faces7):
+        assert list(f8["emotions"]) == FERPLUS
+        assert f8["emotions"]["contempt"] == 0
+        assert list(f8["emotions"].values())[:7] == pytest.approx(list(f7["emotions"].values()), abs=1e-6)
 
 
 def test_errors_are_python_exceptions(tmp_path, messi):
