@@ -40,7 +40,7 @@ struct config {
     std::string video, weights, model = "paper", cascade, resize;
     cv::Size size;
     std::size_t search_parts = mien::video_options{}.search_parts, max_frames = 0, repeat = 1, smooth = 5, track_search = 0;
-    int detect_side = mien::face_detector_options{}.detect_side, min_neighbors = mien::face_detector_options{}.min_neighbors;
+    int detect_side = mien::face_detector_options{}.part_detect_side, min_neighbors = mien::face_detector_options{}.min_neighbors;
     double near_min = mien::recognizer_options{}.near_face_fractions[0], near_max = mien::recognizer_options{}.near_face_fractions[1];
     double near_step = mien::recognizer_options{}.near_scale_factor;
     double scale_factor = mien::face_detector_options{}.scale_factor, min_face = mien::face_detector_options{}.min_face_fraction;
@@ -77,7 +77,7 @@ int run(config const& c) {
     std::vector<cv::Mat> const frames = decode(c);
     mien::recognizer_options r;
     r.detector.cascade = c.cascade;
-    r.detector.detect_side = c.detect_side;
+    r.detector.detect_side = r.detector.part_detect_side = c.detect_side;
     r.detector.scale_factor = c.scale_factor;
     r.detector.min_face_fraction = c.min_face;
     r.detector.min_neighbors = c.min_neighbors;
@@ -223,7 +223,7 @@ int main(int argc, char** argv) {
     app.add_option("--model", c.model, "paper or fast")->capture_default_str()->check(CLI::IsMember({"paper", "fast"}));
     app.add_option("--resize", c.resize, "resize every frame to WxH first (640x480: the issue's reference size)");
     app.add_option("--cascade", c.cascade, "cascade XML (default: Debian's haarcascade_frontalface_default.xml)");
-    app.add_option("--detect-side", c.detect_side, "longer side of the searched copy (0: full size)")->capture_default_str();
+    app.add_option("--detect-side", c.detect_side, "longer side of the searched copy (0: full size), for every search")->capture_default_str();
     app.add_option("--scale-factor", c.scale_factor, "cascade pyramid step")->capture_default_str()->check(CLI::Range(1.01, 2.0));
     app.add_option("--min-face", c.min_face, "smallest face, fraction of the searched copy's shorter side")->capture_default_str();
     app.add_option("--min-neighbors", c.min_neighbors, "detections needed to keep a box")->capture_default_str();

@@ -79,7 +79,7 @@ struct config {
     cv::Size size;
     std::size_t smooth = 1, max_frames = 0, search_parts = mien::video_options{}.search_parts;
     double scale_factor = mien::face_detector_options{}.scale_factor, min_face = mien::face_detector_options{}.min_face_fraction;
-    int detect_side = mien::face_detector_options{}.detect_side, threads = 0, camera_retries = 20;
+    int detect_side = -1, threads = 0, camera_retries = 20;
     double margin = mien::recognizer_options{}.crop.margin, offset = mien::recognizer_options{}.crop.offset;
 };
 
@@ -270,7 +270,7 @@ private:
     static mien::recognizer_options options(config const& c) {
         mien::recognizer_options o;
         o.detector.cascade = c.cascade;
-        o.detector.detect_side = c.detect_side;
+        if (c.detect_side >= 0) o.detector.detect_side = o.detector.part_detect_side = c.detect_side;  // else: the two defaults
         o.detector.scale_factor = c.scale_factor;
         o.detector.min_face_fraction = c.min_face;
         o.crop.margin = c.margin;
@@ -521,8 +521,10 @@ int main(int argc, char** argv) {
     app.add_flag("--explain", c.explain, "overlay the saliency map (gradient of the top class w.r.t. the face)");
     app.add_option("--margin", c.margin, "crop margin around the face box, fraction of its side")->capture_default_str();
     app.add_option("--offset", c.offset, "crop centre moved down by this fraction of the box side")->capture_default_str();
-    app.add_option("--detect-side", c.detect_side, "longer side of the frame copy searched for faces (0: full size)")
-        ->capture_default_str()->check(CLI::Range(0, 10000));
+    app.add_option("--detect-side", c.detect_side,
+                   "longer side of the frame copy searched for faces (0: full size; default: 320 for photos, 280 for a "
+                   "video or camera, whose search is spread over frames)")
+        ->check(CLI::Range(0, 10000));
     app.add_option("--resize", c.resize, "resize every frame to WxH first, e.g. 640x480")
         ->check([](std::string const& v) {
             int w = 0, h = 0;

@@ -10,16 +10,20 @@
 // set, else the environment variable MIEN_HAAR_CASCADE if set, else the first of the usual
 // install paths that exists (Debian/Ubuntu opencv-data: /usr/share/opencv4/haarcascades/).
 // Detection runs on a grayscale copy scaled down so that its longer side is at most
-// options.detect_side pixels (speed: a 1280x720 frame is searched at 280x158), with histogram
-// equalisation; boxes are returned in the coordinates of the original image, largest first.
+// options.detect_side pixels for a whole-image search (a photo: a 1280x720 frame is searched at
+// 320x180) and options.part_detect_side for a search spread over video frames (detect_part with
+// parts > 1: 280 px), with histogram equalisation; boxes are returned in the coordinates of the
+// original image, largest first.
 //
-// The defaults (280 px, pyramid step 1.05, 6 neighbours) were measured: they find exactly one
+// The defaults (320 px, pyramid step 1.05, 6 neighbours) were measured: they find exactly one
 // face in each of the 15 one-face photos of ../shared/data/faces and a face in all 213 JAFFE
 // photos (256x256: searched at full size; step 1.1 misses a large close face at 320 px; 5
 // neighbours or fewer add a false face in foliage; docs/DATASETS.md). The copy's size is a
-// trade of speed for the smallest face found (smallest_face()): 280 px keeps a video within
-// its frame budget on one core at 640x480 and finds faces of 55 px and up there (320 px: 48 px,
-// 30 % more work; docs/RECOGNIZER.md, "Real time").
+// trade of speed for the smallest face found (smallest_face()). A photo is searched once, so
+// recall comes first: 320 px (48 px faces in 640x480). A video has a frame budget: 280 px keeps
+// it on one core at 640x480 and finds faces of 55 px and up there (320 px: 30 % more work;
+// docs/RECOGNIZER.md, "Real time"). 280 px loses small faces in photos (the 104 px second
+// person of a 1280x720 photo, OpenCV's messi5.jpg), hence the two sizes.
 #pragma once
 
 #include <algorithm>
@@ -42,7 +46,8 @@ namespace mien {
 
 struct face_detector_options {
     std::string cascade;            // cascade XML file; empty: MIEN_HAAR_CASCADE, then the usual paths
-    int detect_side = 280;          // longer side of the copy searched (0: full size); smallest_face()
+    int detect_side = 320;          // longer side of the copy a whole-image search uses (0: full size)
+    int part_detect_side = 280;     // the same for a search spread over frames (detect_part, parts > 1)
     double scale_factor = 1.05;     // pyramid step of detectMultiScale
     int min_neighbors = 6;          // detections needed to keep a box (higher: fewer false faces)
     double min_face_fraction = 0.1; // smallest face, as a fraction of the image's shorter side
@@ -133,7 +138,7 @@ private:
         if (image.empty()) return;
         if (parts == 0 || part >= parts) fail("face_detector: part %zu of %zu does not exist", part, parts);
         cv::Mat const gray = to_gray(image);
-        double const scale = copy_scale(gray.size());
+        double const scale = copy_scale(gray.size(), parts);
         cv::Mat small = gray;
         if (scale < 1.0) {
             cv::resize(gray, small_, cv::Size(), scale, scale, cv::INTER_AREA);
@@ -167,18 +172,20 @@ private:
     }
 
 public:
-    // The scale of the copy searched in an image of `size` (1: the image itself).
-    double copy_scale(cv::Size size) const {
+    // The scale of the copy searched in an image of `size` (1: the image itself) by a search in
+    // `parts` parts (1: a whole-image search, detect_side; more: part_detect_side).
+    double copy_scale(cv::Size size, std::size_t parts = 1) const {
+        int const side = parts > 1 ? options_.part_detect_side : options_.detect_side;
         int const longer = std::max(size.width, size.height);
-        return options_.detect_side > 0 && longer > options_.detect_side ? double(options_.detect_side) / double(longer) : 1.0;
+        return side > 0 && longer > side ? double(side) / double(longer) : 1.0;
     }
-    // The smallest face a whole-image search finds in an image of `size`, in the image's pixels:
-    // the first window of the search (the cascade's, 24 px for the Haar cascade, or
-    // min_face_fraction of the copy if larger) scaled back from the copy. This is what
-    // detect_side trades for speed: 55 px in a 640x480 frame at the default 280 px copy, 48 px at
-    // 320 (docs/RECOGNIZER.md, "Real time"). 0 for an image too small to search.
-    int smallest_face(cv::Size size) const {
-        double const scale = copy_scale(size);
+    // The smallest face a search in `parts` parts finds in an image of `size`, in the image's
+    // pixels: the first window of the search (the cascade's, 24 px for the Haar cascade, or
+    // min_face_fraction of the copy if larger) scaled back from the copy. This is what the copy's
+    // size trades for speed: 48 px in a 640x480 photo at the default 320 px, 55 px in a 640x480
+    // video frame at 280 (docs/RECOGNIZER.md, "Real time"). 0 for an image too small to search.
+    int smallest_face(cv::Size size, std::size_t parts = 1) const {
+        double const scale = copy_scale(size, parts);
         cv::Size const copy(cvRound(size.width * scale), cvRound(size.height * scale));
         int first = 0;
         for_each_scale(copy, min_face_side(copy), [&](cv::Size window, double) {
