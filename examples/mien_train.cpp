@@ -102,8 +102,8 @@ std::string number(double v) {
 mien::run_settings target_settings(config const& c) {
     mien::run_settings s;
     s.compared = {"labels", "protocol", "soft_targets", "soft_weight", "teachers", "teacher_hashes", "teacher_model",
-                  "distill_weight", "temperature", "seed", "batch_size", "peak_lr"};
-    s.defaults = {{"labels", "fer2013"}, {"soft_targets", "none"}};
+                  "distill_weight", "temperature", "seed", "batch_size", "peak_lr", "random_erasing", "label_smoothing"};
+    s.defaults = {{"labels", "fer2013"}, {"soft_targets", "none"}, {"random_erasing", "0"}, {"label_smoothing", "0"}};
     s.added_later = {"batch_size", "peak_lr"};
     s.who = "--resume";
     s.advice = "resume with the same flags (or start another --out)";
@@ -116,6 +116,9 @@ mien::run_settings target_settings(config const& c) {
     m["peak_lr"] = number(c.lr);
     if (c.labels == "ferplus") m["protocol"] = c.protocol;
     if (c.soft_targets != "none") m["soft_weight"] = number(c.soft_weight);
+    // Stored only when used: checkpoints of runs without them stay byte-identical.
+    if (c.aug.erase > 0) m["random_erasing"] = number(c.aug.erase);
+    if (c.label_smoothing > 0) m["label_smoothing"] = number(c.label_smoothing);
     if (!c.teachers.empty()) {
         std::string files, hashes;
         for (auto const& t : c.teachers) {
@@ -342,6 +345,9 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 24));  // half the face; 2 * shift + 1 must not overflow
     app.add_option("--max-rotation", c.aug.max_rotation, "augmentation: rotation in degrees")->capture_default_str()
         ->check(finite_range(0.0, 180.0));
+    app.add_option("--random-erasing", c.aug.erase, "augmentation: probability of erasing a random rectangle of 2-25 % of "
+                                                    "the face (filled with noise); 0: off")
+        ->capture_default_str()->check(finite_range(0.0, 1.0));
     app.add_flag("--flip-test", c.flip_test, "average predictions of each face and its mirror image when validating");
     c.balance.add_to(app);
     app.add_option("--labels", c.labels, "fer2013 (7 classes, the folder names) or ferplus (8 classes from the FER+ votes)")

@@ -1,7 +1,9 @@
 // mien/data/augment.hpp -- seeded augmentation of square grayscale faces (no OpenCV).
 //
 // What the field found to matter on FER2013: random shifts (reflect-pad, then crop), horizontal
-// flips, small rotations and brightness/contrast changes. Every draw comes from the caller's
+// flips, small rotations and brightness/contrast changes; optionally random erasing (Zhong et al.
+// 2017: a rectangle of the face replaced by noise, so that no single region can carry the
+// decision; issue 12 measured it on val, docs/RESULTS.md). Every draw comes from the caller's
 // mien::random_generator, so an epoch is reproducible from its seed. Images are S x S floats in
 // [0, 1], row-major; output may not alias input.
 #pragma once
@@ -9,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 #include "../core/random.hpp"
 
@@ -20,7 +23,8 @@ struct augment_options {
     double max_rotation = 10.0;   // degrees, uniform in [-r, r]
     double brightness = 0.1;      // added offset, uniform in [-b, b]
     double contrast = 0.2;        // gain, uniform in [1 - c, 1 + c] around the image mean
-    static augment_options none() { return {0, false, 0.0, 0.0, 0.0}; }
+    double erase = 0.0;           // random erasing: probability of one erased rectangle (0: none, nothing drawn)
+    static augment_options none() { return {0, false, 0.0, 0.0, 0.0, 0.0}; }
 };
 
 namespace detail {
@@ -28,6 +32,19 @@ inline int reflect(int i, int n) {
     if (n == 1) return 0;
     while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
     return i;
+}
+
+// Random erasing's rectangle: 2 % to 25 % of the face, aspect ratio (height / width) from 0.3 to
+// 3.3 (log-uniform), placed uniformly where it fits, filled with uniform noise in [0, 1]: the
+// values of Zhong et al. 2017. Sides are clamped to the face, so every draw erases something.
+inline void erase_rectangle(float* out, int size, random_generator& rng) {
+    double const area = rng.uniform(0.02, 0.25) * double(size) * double(size);
+    double const aspect = std::exp(rng.uniform(std::log(0.3), std::log(3.3)));
+    int const h = std::clamp(int(std::lround(std::sqrt(area * aspect))), 1, size);
+    int const w = std::clamp(int(std::lround(std::sqrt(area / aspect))), 1, size);
+    int const y0 = int(rng.below(std::uint64_t(size - h + 1))), x0 = int(rng.below(std::uint64_t(size - w + 1)));
+    for (int y = y0; y < y0 + h; ++y)
+        for (int x = x0; x < x0 + w; ++x) out[y * size + x] = float(rng.uniform());
 }
 }  // namespace detail
 
@@ -61,6 +78,9 @@ inline void augment(float const* in, float* out, int size, augment_options const
             value = (value - mean) * gain + mean + offset;
             out[y * size + x] = float(std::clamp(value, 0.0, 1.0));
         }
+    // Drawn after the rest, and only when enabled, so that runs without it keep their random
+    // stream (and their weights) bit for bit.
+    if (o.erase > 0 && rng.uniform() < o.erase) detail::erase_rectangle(out, size, rng);
 }
 
 // Horizontal mirror (for test-time flip averaging).
