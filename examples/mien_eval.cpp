@@ -271,12 +271,14 @@ using paper_k = mien::models::paper<32, 64, 128, 64, 128, K>;
 template <std::size_t K>
 using fast_k = mien::models::paper<16, 32, 64, 32, 64, K>;
 
-// The weights in whichever network they fit: paper or fast, 7 or 8 outputs.
+// The weights in whichever network they fit: paper or fast, 7 or 8 outputs; large (7 outputs)
+// when asked for with --model large.
 struct loaded_model {
     std::unique_ptr<paper_k<7>> paper7;
     std::unique_ptr<fast_k<7>> fast7;
     std::unique_ptr<paper_k<8>> paper8;
     std::unique_ptr<fast_k<8>> fast8;
+    std::unique_ptr<mien::models::large> large7;
     std::string name;
     std::vector<std::string> labels;
 
@@ -284,6 +286,7 @@ struct loaded_model {
     auto visit(F&& f) {
         if (paper7) return f(*paper7);
         if (fast7) return f(*fast7);
+        if (large7) return f(*large7);
         if (paper8) return f(*paper8);
         return f(*fast8);
     }
@@ -299,6 +302,7 @@ loaded_model load_model(config const& c) {
         std::string& e = c.model == "auto" ? fast_error : error;
         if (try_load(c, m.fast7, warning, e, m.labels) || try_load(c, m.fast8, warning, ignored, m.labels)) m.name = "fast";
     }
+    if (c.model == "large" && try_load(c, m.large7, warning, error, m.labels)) m.name = "large";
     if (m.name.empty()) {
         if (c.model == "auto" && error.find("cannot open") == std::string::npos)
             mien::fail("%s\n(and as the fast model: %s)", error.c_str(), fast_error.c_str());
@@ -354,8 +358,8 @@ int main(int argc, char** argv) {
     app.add_option("--weights", c.weights, "weights file (.mien), as mien-train writes them")->required();
     app.add_option("--data", c.data, "data set: a folder (<label>/<image>, CK+48, JAFFE) or a FER2013 CSV")->required();
     app.add_option("--split", c.split, "folder: subfolder of --data; CSV: the Usage (default PrivateTest)");
-    app.add_option("--model", c.model, "network the weights are for: auto, paper or fast")
-        ->capture_default_str()->check(CLI::IsMember({"auto", "paper", "fast"}));
+    app.add_option("--model", c.model, "network the weights are for: auto (paper or fast), paper, fast or large")
+        ->capture_default_str()->check(CLI::IsMember({"auto", "paper", "fast", "large"}));
     app.add_option("--format", c.format, "data format: auto, folder, csv, jaffe, ckplus or ferplus")
         ->capture_default_str()->check(CLI::IsMember({"auto", "folder", "csv", "jaffe", "ckplus", "ferplus"}));
     app.add_option("--ferplus", c.ferplus, "FER+ votes folder: score on FER+ majority labels of the FER2013 folders in --data");

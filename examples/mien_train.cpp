@@ -164,6 +164,8 @@ template <std::size_t K>
 using paper_k = mien::models::paper<32, 64, 128, 64, 128, K>;
 template <std::size_t K>
 using fast_k = mien::models::paper<16, 32, 64, 32, 64, K>;
+template <std::size_t K>
+using large_k = mien::models::paper<64, 128, 256, 128, 256, K>;
 
 template <class Net, std::size_t B>
 int train(config const& c) {
@@ -216,9 +218,12 @@ int train(config const& c) {
 
     std::unique_ptr<mien::teacher_ensemble<paper_k<K>>> paper_teachers;
     std::unique_ptr<mien::teacher_ensemble<fast_k<K>>> fast_teachers;
+    std::unique_ptr<mien::teacher_ensemble<large_k<K>>> large_teachers;
     mien::teacher_function teacher;
     if (!c.teachers.empty()) {
-        teacher = c.teacher_model == "paper" ? make_teachers(c, paper_teachers, val_set) : make_teachers(c, fast_teachers, val_set);
+        teacher = c.teacher_model == "paper"  ? make_teachers(c, paper_teachers, val_set)
+                  : c.teacher_model == "fast" ? make_teachers(c, fast_teachers, val_set)
+                                              : make_teachers(c, large_teachers, val_set);
         std::fprintf(stderr, "distilling from %zu %s teacher(s) at temperature %.3g, weight %.3g\n", c.teachers.size(),
                      c.teacher_model.c_str(), c.temperature, c.distill_weight);
     }
@@ -306,7 +311,8 @@ int run(config const& c) {
     bool const ferplus = c.labels == "ferplus";
     if (c.model == "paper") return ferplus ? train_batch<paper_k<8>>(c) : train_batch<paper_k<7>>(c);
     if (c.model == "fast") return ferplus ? train_batch<fast_k<8>>(c) : train_batch<fast_k<7>>(c);
-    std::fprintf(stderr, "mien-train: --model must be paper or fast (found %s)\n", c.model.c_str());
+    if (c.model == "large") return ferplus ? train_batch<large_k<8>>(c) : train_batch<large_k<7>>(c);
+    std::fprintf(stderr, "mien-train: --model must be paper, fast or large (found %s)\n", c.model.c_str());
     return 2;
 }
 
@@ -321,7 +327,7 @@ int main(int argc, char** argv) {
     app.add_option("--data", c.data, "data set root holding <split>/<label>/<image>")->capture_default_str();
     app.add_option("--train-split", c.train_split, "training split folder")->capture_default_str();
     app.add_option("--val-split", c.val_split, "validation split folder (selects the best epoch)")->capture_default_str();
-    app.add_option("--model", c.model, "paper or fast")->capture_default_str();
+    app.add_option("--model", c.model, "paper, fast or large (twice the paper's widths: a teacher)")->capture_default_str();
     app.add_option("--epochs", c.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--batch", c.batch, "batch size: 16, 32 or 64")->capture_default_str();
     // Numeric flags use finite_range (common/number_flags.hpp): CLI::Range lets NaN through.
@@ -361,8 +367,8 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(finite_range(0.0, 1.0));
     app.add_option("--ferplus", c.ferplus, "folder of fer2013new.csv and fer2013new_to_fer2013_files.csv")->capture_default_str();
     app.add_option("--teacher", c.teachers, "teacher weights for distillation (comma-separated for an ensemble)")->delimiter(',');
-    app.add_option("--teacher-model", c.teacher_model, "the teachers' network: paper or fast")
-        ->capture_default_str()->check(CLI::IsMember({"paper", "fast"}));
+    app.add_option("--teacher-model", c.teacher_model, "the teachers' network: paper, fast or large")
+        ->capture_default_str()->check(CLI::IsMember({"paper", "fast", "large"}));
     app.add_option("--distill-weight", c.distill_weight, "weight W of the teachers: (1 - W) target + W teachers")
         ->capture_default_str()->check(finite_range(0.0, 1.0));
     app.add_option("--temperature", c.temperature, "distillation temperature T (teachers' softmax(z / T))")

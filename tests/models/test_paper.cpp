@@ -72,6 +72,12 @@ static_assert(models::fast::macs == 6'706'368 && models::fast::params == 44'999)
 static_assert(models::fast::macs == paper_macs(16, 32, 64, 32, 64, 7, 48, 1));
 static_assert(models::fast::params == paper_params(16, 32, 64, 32, 64, 7, 1));
 
+// The large preset (a teacher, issue 12): twice the widths, 3.9x the MACs and 3.9x the parameters.
+static_assert(models::large::macs == 98'587'392 && models::large::params == 692'999);
+static_assert(models::large::macs == paper_macs(64, 128, 256, 128, 256, 7, 48, 1));
+static_assert(models::large::params == paper_params(64, 128, 256, 128, 256, 7, 1));
+static_assert(models::large::inference_bytes == 462'464);
+
 // Another variant: the formulas hold for any widths, sizes and input channels.
 using odd = models::paper<8, 12, 20, 6, 10, 5, 24, 24, 3>;
 static_assert(odd::params == paper_params(8, 12, 20, 6, 10, 5, 3));

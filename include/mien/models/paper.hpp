@@ -62,5 +62,10 @@ using paper = network<input<H, W, Cin>, basic_paper<C1, C2, C3, D, Hd, K, H, W, 
 // A quarter of the paper's MACs: widths 16, 32, 64, D 32, Hd 64.
 using fast = paper<16, 32, 64, 32, 64>;
 
+// Twice the paper's widths (64, 128, 256, D 128, Hd 256): about four times its MACs and
+// parameters. A teacher for distilling into the paper network (issue 12, docs/RESULTS.md), and
+// the accurate end of the accuracy-latency curve.
+using large = paper<64, 128, 256, 128, 256>;
+
 }  // namespace models
 }  // namespace mien
