@@ -49,7 +49,8 @@
 //   static void backward(frame<T> const&, T const* x, T const* y, T const* dy, T* dx);
 //       backward *adds* the parameter gradients to f.grads and *writes* dx (dx may be null:
 //       the first layer of a network need not compute it).
-//   template <class F> static void for_each_tensor(F&& f);  f(tensor_info) per named tensor
+//   template <class F> static constexpr void for_each_tensor(F&& f);  f(tensor_info) per named tensor
+//       (constexpr: a network's tensor table is a compile-time constant, core/network.hpp)
 //   template <class Self, class F> static void visit(F&&, param_offset, state_offset, depth);
 //       visits the leaf layers (leaf_layer gives the leaf's own: itself)
 //   static constexpr std::array<double, N> settings;  every template argument that changes what
@@ -316,7 +317,7 @@ struct tensor_info {
     // by this flag, and the cost table does not count them as statistics.
     bool rate = false;
     std::size_t layer_index = 0; // position of the layer in the network's cost table
-    std::size_t size() const {
+    constexpr std::size_t size() const {
         std::size_t s = 1;
         for (std::size_t i = 0; i < rank; ++i) s *= dims[i];
         return s;
@@ -375,7 +376,7 @@ struct parameterless_layer : leaf_layer {
     static constexpr std::size_t params = 0, state_size = 0, macs = 0, saved_per_sample = 0, temp_size = 0;
     static void init(T*, T*, random_generator&) {}
     template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr void for_each_tensor(V&&) {}
 };
 
 // Calls f.template operator()<Leaf>(param_offset, state_offset, depth) for every leaf layer of
@@ -449,8 +450,8 @@ void infer(frame<T> const& f, T const* x, T* y, T* scratch) {
 
 namespace detail {
 // Fills a tensor_info (helper for the layers' for_each_tensor).
-inline tensor_info tensor(std::string_view layer, std::string_view name, std::size_t offset,
-                          std::initializer_list<std::size_t> dims, bool trainable = true, bool rate = false) {
+constexpr tensor_info tensor(std::string_view layer, std::string_view name, std::size_t offset,
+                             std::initializer_list<std::size_t> dims, bool trainable = true, bool rate = false) {
     tensor_info t;
     t.layer = layer;
     t.name = name;
@@ -772,7 +773,7 @@ struct sequential_layer<In, T, detail::type_list<Ls...>> {
     }
 
     template <class V>
-    static void for_each_tensor(V&&) {}  // the children describe their own tensors
+    static constexpr void for_each_tensor(V&&) {}  // the children describe their own tensors
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         forward_from<0>(f, x, y);
@@ -927,7 +928,7 @@ struct concat_layer {
         ((Bs::template visit<Bs>(f, param_offset + param_at[i], state_offset + state_at[i], depth + 1), ++i), ...);
     }
     template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr void for_each_tensor(V&&) {}
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -1047,7 +1048,7 @@ struct batch_norm_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "gamma", 0, {C}));
         v(detail::tensor(name, "beta", C, {C}));
         v(detail::tensor(name, "running_mean", 0, {C}, false));
@@ -1482,7 +1483,7 @@ struct conv2d_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "weight", 0, {K, K, Cin, F}));
         if constexpr (Bias) v(detail::tensor(name, "bias", weights, {F}));
     }
@@ -1964,7 +1965,7 @@ struct residual_layer {
         S::template visit<S>(f, param_offset + B::params, state_offset + B::state_size, depth + 1);
     }
     template <class V>
-    static void for_each_tensor(V&&) {}
+    static constexpr void for_each_tensor(V&&) {}
 
     static void forward(frame<T> const& f, T const* x, T* y) {
         B::forward(branch(f), x, branch_out(f));
@@ -2289,8 +2290,9 @@ public:
     std::array<T, outputs> const& logits() const { return logits_; }
 
     // Calls f(tensor_info) for every named tensor, with offsets into parameters() / state().
+    // Static and constexpr: the tensors are facts of the type (tensor_table below).
     template <class F>
-    void for_each_tensor(F&& f) const {
+    static constexpr void for_each_tensor(F&& f) {
         std::size_t index = 0;
         for_each_layer<body>([&]<class L>(std::size_t p, std::size_t s, std::size_t) {
             L::for_each_tensor([&](tensor_info t) {
@@ -2373,6 +2375,24 @@ private:
 
 template <Shape In, class... Specs>
 using network = basic_network<float, In, Specs...>;
+
+// Every named tensor of a network type (a basic_network), in file order (for each layer: its
+// parameters, then its state), as a compile-time table: layer and tensor name, dims, rank,
+// offset into parameters() or state(), trainable. What the xtensor interop needs to give each
+// tensor a view whose shape is a constant of its type (interop/xtensor.hpp).
+template <class Net>
+inline constexpr std::size_t tensor_count = [] {
+    std::size_t n = 0;
+    Net::for_each_tensor([&](tensor_info const&) { ++n; });
+    return n;
+}();
+template <class Net>
+inline constexpr std::array<tensor_info, tensor_count<Net>> tensor_table = [] {
+    std::array<tensor_info, tensor_count<Net>> table{};
+    std::size_t i = 0;
+    Net::for_each_tensor([&](tensor_info const& t) { table[i++] = t; });
+    return table;
+}();
 
 }  // namespace mien
 // ---- end mien/core/network.hpp ----
@@ -2747,6 +2767,7 @@ constexpr std::span<std::string_view const> default_class_names(std::size_t outp
 
 #if __has_include(<unistd.h>) && __has_include(<fcntl.h>)
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 #define MIEN_IO_POSIX 1
 #else
@@ -2905,6 +2926,34 @@ inline std::filesystem::path temp_path_for(std::filesystem::path const& path) {
     return tmp;
 }
 
+#if MIEN_IO_POSIX
+// A process killed (SIGKILL, power loss) while it wrote `path.tmp-<pid>` leaves that file
+// behind: nothing can remove it at the time. The next successful write of the same path removes
+// the leftovers of processes that no longer exist (kill(pid, 0) says ESRCH), and only those: a
+// write in progress in another living process keeps its file.
+inline void remove_stale_temps(std::filesystem::path const& path) {
+    std::filesystem::path dir = path.parent_path();
+    if (dir.empty()) dir = ".";
+    std::string const prefix = path.filename().string() + ".tmp-";
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string const name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 || name.size() - prefix.size() > 9) continue;
+        long long pid = 0;
+        bool digits = true;
+        for (char c : std::string_view(name).substr(prefix.size())) {
+            if (c < '0' || c > '9') { digits = false; break; }
+            pid = pid * 10 + (c - '0');
+        }
+        if (!digits || pid <= 0 || pid == static_cast<long long>(::getpid())) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+            std::error_code ignored;
+            std::filesystem::remove(it->path(), ignored);
+        }
+    }
+}
+#endif
+
 // Writes bytes to path so that path holds either its old content or all of the new one.
 // On any failure the temporary file is removed, path is untouched and an error is raised.
 inline void write_file_atomically(std::filesystem::path const& path, std::span<std::byte const> bytes, char const* who) {
@@ -2952,6 +3001,7 @@ inline void write_file_atomically(std::filesystem::path const& path, std::span<s
         fail("%s: cannot rename %s to %s: %s", who, tmp.string().c_str(), path.string().c_str(), ec.message().c_str());
     }
 #if MIEN_IO_POSIX
+    remove_stale_temps(path);
     // Persist the rename itself (best effort: not every file system lets a directory be synced).
     std::filesystem::path dir = path.parent_path();
     if (dir.empty()) dir = ".";
@@ -4326,7 +4376,7 @@ struct additive_attention_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& f) {
+    static constexpr void for_each_tensor(V&& f) {
         f(detail::tensor(name, "query_weight", w1, {D, D}));
         f(detail::tensor(name, "key_weight", w2, {D, D}));
         f(detail::tensor(name, "bias", b, {D}));
@@ -4483,7 +4533,7 @@ struct dense_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "weight", 0, {N, Out}));
         if constexpr (Bias) v(detail::tensor(name, "bias", weights, {Out}));
     }
@@ -4568,7 +4618,7 @@ struct depthwise_conv2d_layer : leaf_layer {
     static void init(T* p, T*, random_generator& rng) { detail::he_uniform(p, params, K * K, rng); }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "weight", 0, {K, K, C}));
     }
 
@@ -4825,7 +4875,7 @@ struct dropout_layer : leaf_layer {
     static void init(T*, T* s, random_generator&) { s[0] = T(default_rate); }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "rate", 0, {1}, false, true));
     }
 
@@ -4949,7 +4999,7 @@ struct qk_projection_layer : leaf_layer {
     }
 
     template <class V>
-    static void for_each_tensor(V&& v) {
+    static constexpr void for_each_tensor(V&& v) {
         v(detail::tensor(name, "query_weight", wq, {C, Dq}));
         v(detail::tensor(name, "query_bias", bq, {Dq}));
         v(detail::tensor(name, "key_weight", wk, {C, Dk}));
@@ -5074,6 +5124,11 @@ using paper = network<input<H, W, Cin>, basic_paper<C1, C2, C3, D, Hd, K, H, W, 
 // A quarter of the paper's MACs: widths 16, 32, 64, D 32, Hd 64.
 using fast = paper<16, 32, 64, 32, 64>;
 
+// Twice the paper's widths (64, 128, 256, D 128, Hd 256): about four times its MACs and
+// parameters. A teacher for distilling into the paper network (issue 12, docs/RESULTS.md), and
+// the accurate end of the accuracy-latency curve.
+using large = paper<64, 128, 256, 128, 256>;
+
 }  // namespace models
 }  // namespace mien
 // ---- end mien/models/paper.hpp ----
@@ -5184,13 +5239,16 @@ std::array<T, K> balanced_class_weights(std::span<std::int32_t const> labels) {
 // mien/data/augment.hpp -- seeded augmentation of square grayscale faces (no OpenCV).
 //
 // What the field found to matter on FER2013: random shifts (reflect-pad, then crop), horizontal
-// flips, small rotations and brightness/contrast changes. Every draw comes from the caller's
+// flips, small rotations and brightness/contrast changes; optionally random erasing (Zhong et al.
+// 2017: a rectangle of the face replaced by noise, so that no single region can carry the
+// decision; issue 12 measured it on val, docs/RESULTS.md). Every draw comes from the caller's
 // mien::random_generator, so an epoch is reproducible from its seed. Images are S x S floats in
 // [0, 1], row-major; output may not alias input.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 
 
 namespace mien {
@@ -5201,7 +5259,8 @@ struct augment_options {
     double max_rotation = 10.0;   // degrees, uniform in [-r, r]
     double brightness = 0.1;      // added offset, uniform in [-b, b]
     double contrast = 0.2;        // gain, uniform in [1 - c, 1 + c] around the image mean
-    static augment_options none() { return {0, false, 0.0, 0.0, 0.0}; }
+    double erase = 0.0;           // random erasing: probability of one erased rectangle (0: none, nothing drawn)
+    static augment_options none() { return {0, false, 0.0, 0.0, 0.0, 0.0}; }
 };
 
 namespace detail {
@@ -5209,6 +5268,19 @@ inline int reflect(int i, int n) {
     if (n == 1) return 0;
     while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
     return i;
+}
+
+// Random erasing's rectangle: 2 % to 25 % of the face, aspect ratio (height / width) from 0.3 to
+// 3.3 (log-uniform), placed uniformly where it fits, filled with uniform noise in [0, 1]: the
+// values of Zhong et al. 2017. Sides are clamped to the face, so every draw erases something.
+inline void erase_rectangle(float* out, int size, random_generator& rng) {
+    double const area = rng.uniform(0.02, 0.25) * double(size) * double(size);
+    double const aspect = std::exp(rng.uniform(std::log(0.3), std::log(3.3)));
+    int const h = std::clamp(int(std::lround(std::sqrt(area * aspect))), 1, size);
+    int const w = std::clamp(int(std::lround(std::sqrt(area / aspect))), 1, size);
+    int const y0 = int(rng.below(std::uint64_t(size - h + 1))), x0 = int(rng.below(std::uint64_t(size - w + 1)));
+    for (int y = y0; y < y0 + h; ++y)
+        for (int x = x0; x < x0 + w; ++x) out[y * size + x] = float(rng.uniform());
 }
 }  // namespace detail
 
@@ -5242,6 +5314,9 @@ inline void augment(float const* in, float* out, int size, augment_options const
             value = (value - mean) * gain + mean + offset;
             out[y * size + x] = float(std::clamp(value, 0.0, 1.0));
         }
+    // Drawn after the rest, and only when enabled, so that runs without it keep their random
+    // stream (and their weights) bit for bit.
+    if (o.erase > 0 && rng.uniform() < o.erase) detail::erase_rectangle(out, size, rng);
 }
 
 // Horizontal mirror (for test-time flip averaging).
