@@ -45,6 +45,16 @@ for attempt in 1 2 3 4 5 6 7; do
                 kill -0 "$pid" 2>/dev/null || break
             done
         else
+            if [[ $signal == INT ]]; then
+                # A background job of a script starts with SIGINT ignored until mien-train installs
+                # its handler (right before it prints "loading"); a Ctrl-C before that is lost (seen
+                # under ASan on a loaded machine). Count the delay from there.
+                for ((poll = 0; poll < 2000; ++poll)); do
+                    grep -q "^loading " "$work/run$attempt.log" 2>/dev/null && break
+                    kill -0 "$pid" 2>/dev/null || break
+                    sleep 0.01
+                done
+            fi
             sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
         fi
         if kill -s "$signal" "$pid" 2>/dev/null; then
