@@ -218,7 +218,7 @@ int run_folds(config const& c) {
         eo.seed = fold_seed;
         eo.total_steps = batches_per_epoch<trainer_t>(train) * std::size_t(c.epochs);
         eo.lr = c.lr;
-        eo.one_cycle = c.schedule == "onecycle";
+        mien::parse_lr_schedule(c.schedule, eo.schedule);
         eo.label_smoothing = c.label_smoothing;
         eo.augment = c.augment ? c.aug : mien::augment_options::none();
         eo.mixup_alpha = c.balance.mixup;

@@ -3,7 +3,8 @@
 //   mien-train --data ../shared/data/fer2013 --model paper --epochs 30 --out runs/paper
 //
 // Reads <data>/<train-split>/<label>/* and <data>/<val-split>/<label>/*, trains with Adam and a
-// one-cycle schedule (or the paper's constant rate), keeps the best weights by validation
+// one-cycle schedule (or the paper's constant rate; or SGD with (Nesterov) momentum and cosine
+// annealing: --optimizer sgd --nesterov --schedule cosine), keeps the best weights by validation
 // accuracy (<out>/best.mien), a resumable checkpoint (<out>/last.ckpt) and a per-epoch CSV log
 // (<out>/log.csv). Ctrl-C saves the checkpoint and exits; `--resume` continues from it. A NaN
 // loss stops the run and leaves the last good files in place.
@@ -62,14 +63,15 @@ namespace {
 
 struct config {
     std::string data, train_split = "train", val_split = "val", model = "paper", out = "runs/train";
-    std::string init, schedule = "onecycle";
+    std::string init, schedule = "onecycle", optimizer = "adam";
     std::string labels = "fer2013", protocol = "majority", soft_targets = "none", ferplus;
     double soft_weight = 0.5;
     std::vector<std::string> teachers;
     std::string teacher_model = "paper";
     double distill_weight = 0.5, temperature = 4.0;
     int epochs = 30, batch = 32, threads = 2;
-    double lr = 3e-3, dropout = 0.2, label_smoothing = 0.0, weight_decay = 0.0;
+    double lr = 3e-3, dropout = 0.2, label_smoothing = 0.0, weight_decay = 0.0, momentum = 0.9;
+    bool nesterov = false;
     std::uint64_t seed = 1;
     bool augment = true, resume = false, flip_test = false;
     mien::augment_options aug;
@@ -102,8 +104,9 @@ std::string number(double v) {
 mien::run_settings target_settings(config const& c) {
     mien::run_settings s;
     s.compared = {"labels", "protocol", "soft_targets", "soft_weight", "teachers", "teacher_hashes", "teacher_model",
-                  "distill_weight", "temperature", "seed", "batch_size", "peak_lr", "random_erasing", "label_smoothing"};
-    s.defaults = {{"labels", "fer2013"}, {"soft_targets", "none"}, {"random_erasing", "0"}, {"label_smoothing", "0"}};
+                  "distill_weight", "temperature", "seed", "batch_size", "peak_lr", "random_erasing", "label_smoothing", "optimizer", "momentum", "nesterov", "schedule"};
+    s.defaults = {{"labels", "fer2013"}, {"soft_targets", "none"}, {"random_erasing", "0"}, {"label_smoothing", "0"},
+                  {"optimizer", "adam"}, {"schedule", "onecycle"}};
     s.added_later = {"batch_size", "peak_lr"};
     s.who = "--resume";
     s.advice = "resume with the same flags (or start another --out)";
@@ -119,6 +122,12 @@ mien::run_settings target_settings(config const& c) {
     // Stored only when used: checkpoints of runs without them stay byte-identical.
     if (c.aug.erase > 0) m["random_erasing"] = number(c.aug.erase);
     if (c.label_smoothing > 0) m["label_smoothing"] = number(c.label_smoothing);
+    if (c.schedule != "onecycle") m["schedule"] = c.schedule;
+    if (c.optimizer != "adam") {
+        m["optimizer"] = c.optimizer;
+        m["momentum"] = number(c.momentum);
+        m["nesterov"] = c.nesterov ? "1" : "0";
+    }
     if (!c.teachers.empty()) {
         std::string files, hashes;
         for (auto const& t : c.teachers) {
@@ -167,9 +176,23 @@ using fast_k = mien::models::paper<16, 32, 64, 32, 64, K>;
 template <std::size_t K>
 using large_k = mien::models::paper<64, 128, 256, 128, 256, K>;
 
-template <class Net, std::size_t B>
+// The optimiser's options from the flags (Adam's or SGD's).
+mien::adam_options optimizer_options(config const& c, mien::adam_options o) {
+    o.learning_rate = c.lr;
+    o.weight_decay = c.weight_decay;
+    return o;
+}
+mien::sgd_options optimizer_options(config const& c, mien::sgd_options o) {
+    o.learning_rate = c.lr;
+    o.weight_decay = c.weight_decay;
+    o.momentum = c.momentum;
+    o.nesterov = c.nesterov;
+    return o;
+}
+
+template <class Net, std::size_t B, template <class, std::size_t> class Optimizer>
 int train(config const& c) {
-    using trainer_t = mien::trainer<Net, B, mien::adam, 2>;
+    using trainer_t = mien::trainer<Net, B, Optimizer, 2>;
     constexpr std::size_t K = Net::outputs;
     std::fprintf(stderr, "loading %s/{%s,%s} ...\n", c.data.c_str(), c.train_split.c_str(), c.val_split.c_str());
     mien::dataset train_set, val_set;
@@ -210,10 +233,8 @@ int train(config const& c) {
     net->init(c.seed);
     if (!c.init.empty()) mien::load_weights(*net, c.init);
     net->set_dropout_rate(c.dropout);
-    mien::adam_options opt;
-    opt.learning_rate = c.lr;
-    opt.weight_decay = c.weight_decay;
-    auto tr = std::make_unique<trainer_t>(*net, opt, c.seed, std::size_t(c.threads));
+    auto tr = std::make_unique<trainer_t>(*net, optimizer_options(c, typename trainer_t::optimizer_type::options{}), c.seed,
+                                          std::size_t(c.threads));
     std::fprintf(stderr, "%s\n", c.balance.apply(*tr, train_set).c_str());
 
     std::unique_ptr<mien::teacher_ensemble<paper_k<K>>> paper_teachers;
@@ -246,7 +267,7 @@ int train(config const& c) {
         eo.first_batch = epoch == start.epoch ? start.batch : 0;
         eo.total_steps = total_steps;
         eo.lr = c.lr;
-        eo.one_cycle = c.schedule == "onecycle";
+        mien::parse_lr_schedule(c.schedule, eo.schedule);  // the flag's values are checked by CLI11
         eo.label_smoothing = c.label_smoothing;
         eo.mixup_alpha = c.balance.mixup;
         eo.augment = aug;
@@ -283,12 +304,17 @@ int train(config const& c) {
     return 0;
 }
 
+template <class Net, std::size_t B>
+int train_optimizer(config const& c) {
+    return c.optimizer == "sgd" ? train<Net, B, mien::sgd>(c) : train<Net, B, mien::adam>(c);
+}
+
 template <class Net>
 int train_batch(config const& c) {
     switch (c.batch) {
-        case 16: return train<Net, 16>(c);
-        case 32: return train<Net, 32>(c);
-        case 64: return train<Net, 64>(c);
+        case 16: return train_optimizer<Net, 16>(c);
+        case 32: return train_optimizer<Net, 32>(c);
+        case 64: return train_optimizer<Net, 64>(c);
         default: std::fprintf(stderr, "mien-train: --batch must be 16, 32 or 64 (found %d)\n", c.batch); return 2;
     }
 }
@@ -304,6 +330,8 @@ void check_flags(config const& c) {
                    "crossentropy", c.soft_targets.c_str());
     for (auto const& t : c.teachers)
         if (!fs::is_regular_file(t)) mien::fail("--teacher: %s is not a file", t.c_str());
+    if (c.nesterov && c.optimizer != "sgd")
+        mien::fail("--nesterov is a momentum of --optimizer sgd; this run uses --optimizer %s", c.optimizer.c_str());
 }
 
 int run(config const& c) {
@@ -331,15 +359,20 @@ int main(int argc, char** argv) {
     app.add_option("--epochs", c.epochs, "epochs")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--batch", c.batch, "batch size: 16, 32 or 64")->capture_default_str();
     // Numeric flags use finite_range (common/number_flags.hpp): CLI::Range lets NaN through.
-    app.add_option("--lr", c.lr, "learning rate (the peak of the one-cycle schedule)")->capture_default_str()
+    app.add_option("--lr", c.lr, "learning rate (the peak of the one-cycle or cosine schedule)")->capture_default_str()
         ->check(finite_range(0.0, 10.0, true));
-    app.add_option("--schedule", c.schedule, "onecycle or constant (the paper: constant 0.001)")
-        ->capture_default_str()->check(CLI::IsMember({"onecycle", "constant"}));
+    app.add_option("--schedule", c.schedule, "onecycle, constant (the paper: constant 0.001) or cosine (2 % linear "
+                                             "warm-up, then cosine annealing to 0)")
+        ->capture_default_str()->check(CLI::IsMember({"onecycle", "constant", "cosine"}));
+    app.add_option("--optimizer", c.optimizer, "adam (the paper's) or sgd (with --momentum, --nesterov)")
+        ->capture_default_str()->check(CLI::IsMember({"adam", "sgd"}));
+    app.add_option("--momentum", c.momentum, "--optimizer sgd: momentum")->capture_default_str()->check(finite_range(0.0, 0.999));
+    app.add_flag("--nesterov", c.nesterov, "--optimizer sgd: Nesterov momentum");
     app.add_option("--dropout", c.dropout, "dropout rate before the last layer")->capture_default_str()->check(finite_range(0.0, 0.95));
     app.add_option("--dropout-search", c.dropout_search, "train once per rate (the paper: 0.1 0.2 0.3), each in <out>/dropout-<p>");
     app.add_option("--label-smoothing", c.label_smoothing, "label smoothing epsilon")->capture_default_str()
         ->check(finite_range(0.0, 0.99));
-    app.add_option("--weight-decay", c.weight_decay, "decoupled weight decay (AdamW)")->capture_default_str()
+    app.add_option("--weight-decay", c.weight_decay, "weight decay: decoupled with adam (AdamW), L2 with sgd")->capture_default_str()
         ->check(finite_range(0.0, 1.0));
     app.add_option("--seed", c.seed, "random seed (initialisation, shuffling, augmentation, dropout)")->capture_default_str();
     app.add_option("--threads", c.threads, "training threads (1 or 2)")->capture_default_str()->check(CLI::Range(1, 2));

@@ -84,3 +84,28 @@ TEST_CASE("sgd: momentum and weight decay match the hand-computed values") {
     CHECK(q[0] == doctest::Approx(0.949).epsilon(1e-6));
     CHECK(q[1] == doctest::Approx(-0.2995).epsilon(1e-6));
 }
+
+TEST_CASE("sgd: Nesterov momentum matches the hand-computed values") {
+    // lr 0.1, momentum 0.9, p0 = (1, -0.5), g1 = (0.5, -2), g2 = (0.1, 1):
+    //   u1 = g1,               p1 = p0 - 0.1 (g1 + 0.9 u1) = p0 - 0.19 g1 = (0.905, -0.12)
+    //   u2 = 0.9 u1 + g2 = (0.55, -0.8),  p2 = p1 - 0.1 (g2 + 0.9 u2) = p1 - (0.0595, 0.028) = (0.8455, -0.148)
+    sgd<double, 2> opt({.learning_rate = 0.1, .momentum = 0.9, .nesterov = true});
+    std::array<double, 2> p{1, -0.5};
+    std::array<double, 2> const a{0.5, -2}, b{0.1, 1};
+    opt.step(p.data(), a.data());
+    CHECK(p[0] == doctest::Approx(0.905).epsilon(1e-15));
+    CHECK(p[1] == doctest::Approx(-0.12).epsilon(1e-15));
+    opt.step(p.data(), b.data());
+    CHECK(opt.velocity()[0] == doctest::Approx(0.55).epsilon(1e-15));
+    CHECK(opt.velocity()[1] == doctest::Approx(-0.8).epsilon(1e-15));
+    CHECK(p[0] == doctest::Approx(0.8455).epsilon(1e-15));
+    CHECK(p[1] == doctest::Approx(-0.148).epsilon(1e-15));
+
+    // weight decay joins the gradient before both the velocity and the look-ahead:
+    // g = 0.5 + 0.01 * 1 = 0.51, u1 = 0.51, p1 = 1 - 0.1 * 1.9 * 0.51 = 0.9031
+    sgd<double, 1> wd({.learning_rate = 0.1, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
+    std::array<double, 1> q{1};
+    std::array<double, 1> const g{0.5};
+    wd.step(q.data(), g.data());
+    CHECK(q[0] == doctest::Approx(0.9031).epsilon(1e-15));
+}

@@ -62,9 +62,9 @@ struct epoch_options {
     std::uint64_t seed = 1;
     std::size_t epoch = 0;        // 0-based
     std::size_t first_batch = 0;  // > 0 when resuming inside the epoch
-    std::size_t total_steps = 1;  // of the whole run, for the one-cycle schedule
-    double lr = 3e-3;             // peak (one-cycle) or constant rate
-    bool one_cycle = true;
+    std::size_t total_steps = 1;  // of the whole run, for the schedule
+    double lr = 3e-3;             // peak (one-cycle, cosine) or constant rate
+    lr_schedule schedule = lr_schedule::one_cycle;
     double label_smoothing = 0.0;
     double mixup_alpha = 0.0;  // > 0: mixup (Zhang et al. 2018), lambda ~ Beta(alpha, alpha) per batch
     augment_options augment;
@@ -179,7 +179,7 @@ epoch_result train_epoch(Trainer& tr, dataset const& d, epoch_options const& o, 
             index[s] = i;
         }
         std::size_t const step = o.epoch * steps + b;
-        tr.optimizer().set_learning_rate(o.one_cycle ? one_cycle_rate(step, o.total_steps, o.lr) : o.lr);
+        tr.optimizer().set_learning_rate(learning_rate(o.schedule, step, o.total_steps, o.lr));
         tr.rng().set_state(batch_seed(o.seed ^ 0xD50u, o.epoch, b));  // dropout masks
         double loss;
         if (!soft_path) {

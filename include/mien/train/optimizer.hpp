@@ -6,6 +6,8 @@
 //          p -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
 //          (the paper's Keras defaults: lr 0.001, b1 0.9, b2 0.999, eps 1e-7)
 //   sgd:   u = momentum u + g + weight_decay p;  p -= lr * u
+//          Nesterov (Sutskever et al. 2013, as PyTorch writes it): p -= lr * (g + weight_decay p + momentum u),
+//          the step taken from where the momentum is about to carry the parameters
 #pragma once
 
 #include <array>
@@ -67,7 +69,8 @@ private:
 struct sgd_options {
     double learning_rate = 1e-2;
     double momentum = 0.9;
-    double weight_decay = 0.0;
+    double weight_decay = 0.0;  // L2: joins the gradient (coupled, unlike adam_options')
+    bool nesterov = false;
 };
 
 template <class T, std::size_t P>
@@ -79,6 +82,14 @@ public:
     void step(T* params, T const* grads) {
         ++steps_;
         T const lr = T(options_.learning_rate), mu = T(options_.momentum), wd = T(options_.weight_decay);
+        if (options_.nesterov) {
+            for (std::size_t i = 0; i < P; ++i) {
+                T const g = grads[i] + wd * params[i];
+                u_[i] = mu * u_[i] + g;
+                params[i] -= lr * (g + mu * u_[i]);
+            }
+            return;
+        }
         for (std::size_t i = 0; i < P; ++i) {
             u_[i] = mu * u_[i] + grads[i] + wd * params[i];
             params[i] -= lr * u_[i];
