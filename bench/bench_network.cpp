@@ -1,8 +1,9 @@
 // bench/bench_network.cpp -- mien-bench: cost, memory, latency and training throughput of the
-// paper network and its fast preset.
+// paper network and its fast and large presets.
 //
-//   mien-bench                                   both models, predict and train, text
+//   mien-bench                                   paper and fast (--model both), predict and train, text
 //   mien-bench --model paper --mode predict --iterations 5000
+//   mien-bench --model large --mode predict      the large preset (--model all: the three)
 //   mien-bench --mode train --threads 2 --train-steps 100
 //   mien-bench --json                            one JSON object per run, one per line
 //   mien-bench --profile                         time every leaf layer on its own
@@ -80,7 +81,9 @@ constexpr std::size_t max_threads = 16;   // trainer storage is sized for this m
 constexpr double peak_gmacs_per_core = 58.7;  // FP32 FMA peak of one core of the reference machine
 
 struct options {
-    bool paper = true, fast = true, predict = true, train = true, json = false, profile = false;
+    // Not large by default: a bare run times what docs/PERFORMANCE.md reports (paper and fast),
+    // and large takes four times paper's time and twice its training memory (about 400 MB).
+    bool paper = true, fast = true, large = false, predict = true, train = true, json = false, profile = false;
     std::size_t iterations = 1000, warmup = 100, train_steps = 30, threads = 2;
 };
 
@@ -325,7 +328,7 @@ void run_model(std::string_view model, options const& o) {
 [[noreturn]] void usage(char const* why) {
     std::fprintf(stderr,
                  "mien-bench: %s\n"
-                 "usage: mien-bench [--model paper|fast|both] [--mode predict|train|all] [--iterations N]\n"
+                 "usage: mien-bench [--model paper|fast|large|both|all] [--mode predict|train|all] [--iterations N]\n"
                  "                  [--warmup N] [--train-steps N] [--threads T] [--json] [--profile]\n",
                  why);
     std::exit(2);
@@ -352,9 +355,11 @@ options parse(int argc, char** argv) {
         };
         if (a == "--model") {
             std::string_view const m = value();
-            if (m != "paper" && m != "fast" && m != "both") usage("--model expects paper, fast or both");
-            o.paper = m != "fast";
-            o.fast = m != "paper";
+            if (m != "paper" && m != "fast" && m != "large" && m != "both" && m != "all")
+                usage("--model expects paper, fast, large, both (paper and fast) or all");
+            o.paper = m == "paper" || m == "both" || m == "all";
+            o.fast = m == "fast" || m == "both" || m == "all";
+            o.large = m == "large" || m == "all";
         } else if (a == "--mode") {
             std::string_view const m = value();
             if (m != "predict" && m != "train" && m != "all") usage("--mode expects predict, train or all");
@@ -378,6 +383,7 @@ int main(int argc, char** argv) {
     options const o = parse(argc, argv);
     if (o.paper) run_model<mien::models::paper<>>("paper", o);
     if (o.fast) run_model<mien::models::fast>("fast", o);
+    if (o.large) run_model<mien::models::large>("large", o);
     if (!o.json && !o.profile)
         std::printf("heap allocations (whole process): %zu\n", allocation_count.load(std::memory_order_relaxed));
     return 0;

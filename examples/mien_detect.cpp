@@ -9,7 +9,8 @@
 // faces are searched by OpenCV's Haar cascade near the faces tracked so far and, on a downscaled
 // gray copy, in one of --search-parts bands of face sizes of the whole frame, so that no frame
 // pays for a whole-frame search; each face is cropped square with the measured margin, made
-// 48x48 gray and classified by the network (the shipped models/paper.mien unless --weights).
+// 48x48 gray and classified by the network (the shipped models/paper.mien unless --weights;
+// --model fast or large for those presets' weights, 7 or 8 classes each).
 // A tracker (IoU between frames, mien/vision/face_tracker.hpp) gives each face an id and
 // --smooth N averages its probabilities over its last N frames. Photos get a whole-frame search
 // each. --explain overlays the saliency map (gradient of the top class's score with respect to
@@ -44,6 +45,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <unistd.h>
@@ -472,10 +474,16 @@ int run_images(config const& c, std::string const& weights) {
     return 0;
 }
 
+// The presets of models/paper.hpp with K outputs: 7 (FER2013) or 8 (FER+, mien-train --labels ferplus).
 template <std::size_t K>
 using paper_k = mien::models::paper<32, 64, 128, 64, 128, K>;
 template <std::size_t K>
 using fast_k = mien::models::paper<16, 32, 64, 32, 64, K>;
+template <std::size_t K>
+using large_k = mien::models::paper<64, 128, 256, 128, 256, K>;
+static_assert(std::is_same_v<paper_k<7>, mien::models::paper<>> && std::is_same_v<fast_k<7>, mien::models::fast> &&
+                  std::is_same_v<large_k<7>, mien::models::large>,
+              "the widths here must stay those of the presets");
 
 // Whether the weights load into Net (an 8-output FER+ model, say).
 template <class Net>
@@ -496,6 +504,13 @@ int run(config const& c) {
     return run_images<Net>(c, weights);
 }
 
+// The preset with 7 or 8 outputs: the weights file says which (a file that fits neither fails in
+// run<Preset<7>> with the shape that differs).
+template <template <std::size_t> class Preset>
+int run_preset(config const& c) {
+    return loads_as<Preset<8>>(find_weights(c)) ? run<Preset<8>>(c) : run<Preset<7>>(c);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -513,8 +528,8 @@ int main(int argc, char** argv) {
     app.add_flag("--no-window", c.no_window, "never open a window, even with a display");
     app.add_flag("--json", c.json, "one JSON object per frame (per photo) on stdout");
     app.add_option("--weights", c.weights, "weights file (.mien); default models/<model>.mien");
-    app.add_option("--model", c.model, "network of the weights: paper or fast")
-        ->capture_default_str()->check(CLI::IsMember({"paper", "fast"}));
+    app.add_option("--model", c.model, "network of the weights: paper, fast or large")
+        ->capture_default_str()->check(CLI::IsMember({"paper", "fast", "large"}));
     app.add_option("--cascade", c.cascade, "Haar cascade XML (default: MIEN_HAAR_CASCADE, then Debian's opencv-data)");
     app.add_option("--smooth", c.smooth, "average each tracked face's probabilities over its last N frames")
         ->capture_default_str()->check(CLI::Range(1, 1000));
@@ -557,9 +572,9 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, [](int) { interrupted = true; });
     std::signal(SIGTERM, [](int) { interrupted = true; });
     try {
-        // 7 or 8 outputs: the weights file says which (a file that fits neither fails in run<7>).
-        if (c.model == "fast") return loads_as<fast_k<8>>(find_weights(c)) ? run<fast_k<8>>(c) : run<fast_k<7>>(c);
-        return loads_as<paper_k<8>>(find_weights(c)) ? run<paper_k<8>>(c) : run<paper_k<7>>(c);
+        if (c.model == "fast") return run_preset<fast_k>(c);
+        if (c.model == "large") return run_preset<large_k>(c);
+        return run_preset<paper_k>(c);
     } catch (std::exception const& e) {
         std::fprintf(stderr, "mien-detect: %s\n", e.what());
         return 1;

@@ -12,6 +12,8 @@
 //                                 them: 7 votes for the folder's class, 3 for the next one;
 //                                 face_2 of each val folder gets 5 and 5, no majority)
 //                               DIR/fast8.mien (the fast model with 8 outputs, seed 1)
+//                               DIR/large.mien, DIR/large8.mien (the large model with 7 and 8
+//                                 outputs, seed 1: for the Python module and mien-detect)
 //
 // The faces are seeded noise: the tests check the programs' plumbing (mien-eval, mien-crossval)
 // and their JSON, not accuracy.
@@ -37,6 +39,14 @@ void write_noise(std::filesystem::path const& file, int side, mien::random_gener
     cv::Mat face(side, side, CV_8UC1);
     for (int p = 0; p < side * side; ++p) face.data[p] = std::uint8_t(rng.below(256));
     if (!cv::imwrite(file.string(), face)) mien::fail("cannot write %s", file.string().c_str());
+}
+
+// Net initialised with seed 1, untrained: the programs' plumbing needs weights, not accuracy.
+template <class Net>
+void write_untrained(std::filesystem::path const& file, char const* purpose) {
+    auto net = std::make_unique<Net>();
+    net->init(1);
+    mien::save_weights(*net, file, {{"purpose", purpose}});
 }
 
 }  // namespace
@@ -113,13 +123,14 @@ int main(int argc, char** argv) {
                     ++row;
                 }
             }
-        auto net = std::make_unique<mien::models::fast>();
-        net->init(1);
-        mien::save_weights(*net, dir / "fast.mien", {{"purpose", "mien-eval test fixture (untrained)"}});
-        auto net8 = std::make_unique<mien::models::paper<16, 32, 64, 32, 64, 8>>();
-        net8->init(1);
-        mien::save_weights(*net8, dir / "fast8.mien", {{"purpose", "mien-eval test fixture (untrained, 8 classes)"}});
-        std::printf("wrote %s/{faces/, faces.csv, fast.mien, fast8.mien, ckplus/, jaffe/, fer/, ferplus/}\n", dir.string().c_str());
+        char const* const untrained7 = "mien-eval test fixture (untrained)";
+        char const* const untrained8 = "mien-eval test fixture (untrained, 8 classes)";
+        write_untrained<mien::models::fast>(dir / "fast.mien", untrained7);
+        write_untrained<mien::models::paper<16, 32, 64, 32, 64, 8>>(dir / "fast8.mien", untrained8);
+        write_untrained<mien::models::large>(dir / "large.mien", untrained7);
+        write_untrained<mien::models::paper<64, 128, 256, 128, 256, 8>>(dir / "large8.mien", untrained8);
+        std::printf("wrote %s/{faces/, faces.csv, fast.mien, fast8.mien, large.mien, large8.mien, ckplus/, jaffe/, fer/, ferplus/}\n",
+                    dir.string().c_str());
         return 0;
     } catch (std::exception const& e) {
         std::fprintf(stderr, "mien-eval-fixture: %s\n", e.what());

@@ -86,3 +86,19 @@ mien_detect_test(ferplus_8_classes CHECKS -DSKIP_UNLESS_EXISTS=${_dfx}/face.avi
   ARGS --weights ${CMAKE_CURRENT_BINARY_DIR}/mien_eval_fixture/fast8.mien --model fast --video ${_dfx}/face.avi --json
        --max-frames 3 --no-output --search-parts 1)
 set_tests_properties(mien_detect.ferplus_8_classes PROPERTIES FIXTURES_REQUIRED "mien_detect_fx;mien_eval_fx")
+# The large preset (--model large): the weights mien-train writes for it (mien_train.large of the
+# mien-eval tests) and an 8-class one (mien-eval-fixture's untrained large8.mien) find and label
+# the faces, and large weights are not taken for the default paper network.
+set(_efx ${CMAKE_CURRENT_BINARY_DIR}/mien_eval_fixture)
+mien_detect_test(large CHECKS -DSKIP_UNLESS_EXISTS=${_dfx}/face.avi -DEXPECT_JSON_LINES=3 -DEXPECT_FACE_LINES_MIN=3
+  "-DEXPECT_REGEX=3 frames, 3 with a face"
+  ARGS --weights ${_efx}/train_large/best.mien --model large --video ${_dfx}/face.avi --json --max-frames 3 --no-output
+       --search-parts 1)
+mien_detect_test(large_8_classes CHECKS -DSKIP_UNLESS_EXISTS=${_dfx}/face.avi
+  "-DEXPECT_REGEX=\"probabilities\":\\{\"neutral\":[^}]*\"contempt\":.*3 frames, 3 with a face.*\ncontempt +[0-9]+"
+  ARGS --weights ${_efx}/large8.mien --model large --video ${_dfx}/face.avi --json --max-frames 3 --no-output --search-parts 1)
+mien_detect_test(large_as_paper CHECKS -DEXPECT_FAILURE=ON "-DEXPECT_REGEX=file shape \\(3,3,1,64\\) != model shape \\(3,3,1,32\\)"
+  ARGS --weights ${_efx}/train_large/best.mien --image ${_dfx}/noise.png --no-output)
+set_tests_properties(mien_detect.large mien_detect.large_as_paper PROPERTIES
+  FIXTURES_REQUIRED "mien_detect_fx;mien_eval_fx;mien_train_large")
+set_tests_properties(mien_detect.large_8_classes PROPERTIES FIXTURES_REQUIRED "mien_detect_fx;mien_eval_fx")

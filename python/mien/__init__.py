@@ -62,8 +62,8 @@ class Recognizer:
     """Faces and their expressions in BGR frames: OpenCV's Haar cascade, mien's crop and network.
 
     Recognizer(weights=None, cascade="", max_faces=8, margin=None, offset=None, min_neighbors=0,
-    min_face_fraction=0.0): weights is a .mien file of the paper or fast preset, 7 or 8 classes (default: the
-    MIEN_WEIGHTS environment variable, then the shipped paper network); cascade a Haar cascade XML (default: Debian's
+    min_face_fraction=0.0): weights is a .mien file of the paper, fast or large preset, 7 or 8 classes (default:
+    the MIEN_WEIGHTS environment variable, then the shipped paper network); cascade a Haar cascade XML (default: Debian's
     opencv-data one); margin and offset the framing (default: mien's measured values); 0 keeps
     the detector's defaults. Not shared between threads without cost: calls take turns.
     """

@@ -1,7 +1,7 @@
 // python/src/module.cpp -- the compiled half of the Python package `mien` (python/mien/__init__.py
 // is the other half): mien's networks and its recognizer, bound with pybind11.
 //
-//   _mien.Model(path, threads=0)        the shipped presets (paper, fast), picked from the file
+//   _mien.Model(path, threads=0)        the presets (paper, fast, large), picked from the file
 //   _mien.Recognizer(path, ...)         mien::recognizer (OpenCV builds only)
 //
 // Faces cross the boundary as NumPy arrays; the work runs with the GIL released. A Model keeps
@@ -151,13 +151,15 @@ private:
     std::vector<std::unique_ptr<arena>> arenas_;  // arenas_[t] serves worker t
 };
 
-// The networks the module knows: the paper network and its fast preset, each with 7 outputs
-// (FER2013's classes) or 8 (FER+'s, mien-train --labels ferplus).
+// The networks the module knows: the paper network and its fast and large presets, each with 7
+// outputs (FER2013's classes) or 8 (FER+'s, mien-train --labels ferplus).
 using paper7 = mien::models::paper<>;
 using fast7 = mien::models::fast;
+using large7 = mien::models::large;
 using paper8 = mien::models::paper<32, 64, 128, 64, 128, 8>;
 using fast8 = mien::models::paper<16, 32, 64, 32, 64, 8>;
-enum class preset_id { paper7, fast7, paper8, fast8 };
+using large8 = mien::models::paper<64, 128, 256, 128, 256, 8>;
+enum class preset_id { paper7, fast7, large7, paper8, fast8, large8 };
 
 // Calls f.template operator()<Net>(name) for the network of `id`.
 template <class F>
@@ -165,17 +167,20 @@ decltype(auto) with_preset(preset_id id, F&& f) {
     switch (id) {
     case preset_id::paper7: return f.template operator()<paper7>("paper");
     case preset_id::fast7: return f.template operator()<fast7>("fast");
+    case preset_id::large7: return f.template operator()<large7>("large");
     case preset_id::paper8: return f.template operator()<paper8>("paper");
-    case preset_id::fast8: break;
+    case preset_id::fast8: return f.template operator()<fast8>("fast");
+    case preset_id::large8: break;
     }
-    return f.template operator()<fast8>("fast");
+    return f.template operator()<large8>("large");
 }
 
 // The preset a .mien file holds: by its topology fingerprint (v2, or v1 for older files), else the
 // first whose tensor shapes match (load_weights' default policy), else an error quoting every
 // preset's reason.
 preset_id preset_of(std::span<std::byte const> bytes, std::string const& path) {
-    constexpr preset_id all[] = {preset_id::paper7, preset_id::fast7, preset_id::paper8, preset_id::fast8};
+    constexpr preset_id all[] = {preset_id::paper7, preset_id::fast7, preset_id::large7,
+                                 preset_id::paper8, preset_id::fast8, preset_id::large8};
     auto const file = mien::detail::parse_file(bytes, path.c_str());
     for (preset_id id : all)
         if (with_preset(id, [&]<class Net>(char const*) {
@@ -197,7 +202,7 @@ preset_id preset_of(std::span<std::byte const> bytes, std::string const& path) {
         });
         if (fits) return id;
     }
-    mien::fail("%s: not a network mien's Python module knows (paper or fast, 7 or 8 classes):%s", path.c_str(), reasons.c_str());
+    mien::fail("%s: not a network mien's Python module knows (paper, fast or large, 7 or 8 classes):%s", path.c_str(), reasons.c_str());
 }
 
 std::unique_ptr<model_base> open_model(std::string const& path) {
@@ -396,7 +401,7 @@ PYBIND11_MODULE(_mien, m) {
     m.doc() = "mien's networks and recognizer (the compiled half of the package mien)";
     py::register_exception<mien::error>(m, "Error", PyExc_RuntimeError);
 
-    py::class_<model>(m, "Model", "A mien network loaded from a .mien file (paper or fast, 7 or 8 classes).")
+    py::class_<model>(m, "Model", "A mien network loaded from a .mien file (paper, fast or large, 7 or 8 classes).")
         .def(py::init<std::string const&, std::size_t>(), py::arg("path"), py::arg("threads") = 0,
              "Loads the weights; threads: workers for predict (0: one per core).")
         .def("predict", &model::predict, py::arg("faces"),

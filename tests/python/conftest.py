@@ -1,10 +1,12 @@
 """Shared fixtures of the Python tests (run by CTest: python/CMakeLists.txt sets the environment).
 
 MIEN_SOURCE_DIR: the repository; MIEN_PEER: mien-peer (bench/peers), which gives the C++ API's
-probabilities; MIEN_DATA_DIR: the data sets. A file whose tests all skipped ends with exit code
-77, which CTest reports as skipped rather than passed.
+probabilities; MIEN_EVAL_FIXTURE: mien-eval-fixture (examples), which writes untrained large
+networks; MIEN_DATA_DIR: the data sets. A file whose tests all skipped ends with exit code 77,
+which CTest reports as skipped rather than passed.
 """
 import os
+import subprocess
 
 import pytest
 
@@ -25,6 +27,20 @@ def preset(request):
 
 def weights_of(preset):
     return os.path.join(SOURCE, "models", f"{preset}.mien")
+
+
+@pytest.fixture(scope="session")
+def untrained_large(tmp_path_factory):
+    """{7: path, 8: path}: the large preset (models::large) with 7 and 8 outputs, initialised and
+    saved by C++ (mien-eval-fixture's large.mien and large8.mien, seed 1). No trained large file
+    is shipped yet; these carry the topology fingerprint that C++ computes, which a file edited
+    here could not."""
+    program = os.environ.get("MIEN_EVAL_FIXTURE")
+    if not program or not os.path.exists(program):
+        pytest.skip("mien-eval-fixture (examples) not built")
+    out = tmp_path_factory.mktemp("eval_fixture")
+    subprocess.run([program, str(out)], check=True, stdout=subprocess.DEVNULL)
+    return {7: str(out / "large.mien"), 8: str(out / "large8.mien")}
 
 
 def with_metadata(data, key, value):

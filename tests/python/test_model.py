@@ -176,3 +176,50 @@ def test_eight_class_models_load(preset, tmp_path):
     if mien.has_opencv:  # the recognizer takes it too, with the file's class names
         rec = mien.Recognizer(weights=str(path))
         assert rec.preset == preset and rec.labels == FERPLUS
+
+
+def test_large_preset_loads(untrained_large, tmp_path):
+    """The large preset (models::large, twice the paper's widths) with 7 and 8 outputs, as C++
+    saves it: found by its fingerprint and, with the fingerprint cleared, by its tensor shapes."""
+    import struct
+    import zlib
+    faces = random_faces(FACES, seed=9)
+    seven = mien.Model(untrained_large[7], threads=2)
+    assert seven.preset == "large" and seven.labels == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert (seven.params, seven.macs) == (692_999, 98_587_392)  # what mien-train reports for --model large
+    eight = mien.Model(untrained_large[8], threads=2)
+    assert eight.preset == "large" and eight.labels == FERPLUS
+    assert (eight.params, eight.macs) == (seven.params + 257, seven.macs + 256)  # one more output of 256 inputs
+    for m, classes in ((seven, 7), (eight, 8)):
+        p = m.predict(faces)
+        assert p.shape == (FACES, classes) and p.dtype == np.float32
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+        np.testing.assert_array_equal(p, mien.Model(m.path, threads=1).predict(faces))
+        data = bytearray(open(m.path, "rb").read())
+        data[20:28] = bytes(8)
+        data[-4:] = struct.pack("<I", zlib.crc32(bytes(data[:-4])))
+        by_shapes = tmp_path / f"large{classes}.mien"
+        by_shapes.write_bytes(bytes(data))
+        other = mien.Model(str(by_shapes))
+        assert other.preset == "large" and other.labels == m.labels
+        np.testing.assert_array_equal(other.predict(faces), p)
+
+
+def test_unknown_networks_name_every_preset(tmp_path):
+    """A network the module does not know (9 outputs) fails with each preset's reason."""
+    head, tensors = read_mien_file(open(weights_of("fast"), "rb").read())
+    head = head[:20] + bytes(8) + head[28:]
+    nine = []
+    for name, dims, kind, values in tensors:
+        if name.endswith("34.dense.weight") or name.endswith("34.dense.bias"):
+            values = np.concatenate([values, np.zeros(values.shape[:-1] + (2,), np.float32)], axis=-1)
+        nine.append((name, values.shape, kind, values))
+    path = tmp_path / "nine.mien"
+    path.write_bytes(write_mien_file(head, nine))
+    with pytest.raises(mien.Error) as e:
+        mien.Model(str(path))
+    message = str(e.value)
+    assert "not a network mien's Python module knows (paper, fast or large, 7 or 8 classes)" in message
+    for preset in ("paper", "fast", "large"):
+        for classes in (7, 8):
+            assert f"\n  {preset} ({classes} classes): " in message

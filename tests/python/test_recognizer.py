@@ -83,6 +83,26 @@ def test_same_faces_and_probabilities_as_mien_detect(messi):
             assert p["emotions"][k] == pytest.approx(c["probabilities"][k], abs=1e-4)
 
 
+def test_large_preset_as_mien_detect(messi, untrained_large):
+    """The large preset (untrained, 7 and 8 classes): the recognizer takes it, and mien-detect
+    --model large finds the same faces with the same probabilities."""
+    detect = os.environ.get("MIEN_DETECT")
+    for classes, labels in ((7, LABELS), (8, FERPLUS)):
+        rec = mien.Recognizer(weights=untrained_large[classes])
+        assert rec.preset == "large" and rec.labels == labels
+        faces = rec.detect_emotions(messi)
+        assert faces and all(list(f["emotions"]) == labels for f in faces)
+        if not detect or not os.path.exists(detect):
+            continue
+        out = subprocess.run([detect, "--image", MESSI, "--weights", untrained_large[classes], "--model", "large", "--json"],
+                             check=True, capture_output=True, text=True).stdout
+        cpp = json.loads(out.splitlines()[0])["faces"]
+        assert [f["box"] for f in faces] == [f["box"] for f in cpp]
+        for p, c in zip(faces, cpp):
+            for k in labels:  # mien-detect prints its probabilities rounded
+                assert p["emotions"][k] == pytest.approx(c["probabilities"][k], abs=1e-4)
+
+
 def test_analyze_video_records(capsys):
     if not os.path.exists(MEGAMIND):
         pytest.skip(f"{MEGAMIND} missing (opencv-doc)")
