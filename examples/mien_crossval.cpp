@@ -42,6 +42,7 @@
 #include <fstream>
 #include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -331,7 +332,7 @@ int run_folds(config const& c) {
     j["seconds"] = total_seconds;
 
     if (!c.out.empty()) {
-        std::ofstream folds_csv(out / "folds.csv");
+        std::ostringstream folds_csv;
         folds_csv << "fold,train,test,test_subjects,shared_subjects,pretrained_accuracy,correct,accuracy,seconds\n";
         for (auto const& r : results)
             folds_csv << r.fold << ',' << r.train << ',' << r.test << ',' << r.test_subjects << ',' << r.shared_subjects
@@ -342,7 +343,8 @@ int run_folds(config const& c) {
                       100 * mean, 100 * stddev, results.size());
         write_confusion_png(out / "confusion.png", confusion, names, title);
         write_confusion_csv(out / "confusion.csv", confusion, names);
-        std::ofstream(out / "summary.json") << j.dump(2) << '\n';
+        mien::write_text_file(out / "folds.csv", folds_csv.str(), "--out");
+        mien::write_text_file(out / "summary.json", j.dump(2) + '\n', "--out");
         std::fprintf(f, "wrote %s/{folds.csv, epochs.csv, predictions.csv, confusion.png, confusion.csv, summary.json}\n",
                      c.out.c_str());
     }

@@ -31,8 +31,8 @@
 // Exit status: 0 done, 1 bad input (the message says which file and why), 2 bad flags.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -179,8 +179,7 @@ mien::dataset to_model_classes(loaded const& l, std::vector<std::string> const& 
 // --predictions: one row per face, `file,<class names>`, file relative to --data.
 void write_predictions(config const& c, std::string const& format, mien::dataset const& data, evaluation const& e,
                        std::vector<std::string> const& names) {
-    std::ofstream out(c.predictions);
-    if (!out) mien::fail("--predictions: cannot write %s", c.predictions.c_str());
+    std::ostringstream out;  // written whole at the end: a previous file survives a failed run
     out << "file";
     for (auto const& n : names) out << ',' << n;
     out << '\n';
@@ -197,7 +196,7 @@ void write_predictions(config const& c, std::string const& format, mien::dataset
         }
         out << '\n';
     }
-    if (!out.flush()) mien::fail("--predictions: writing %s failed", c.predictions.c_str());
+    mien::write_text_file(c.predictions, out.str(), "--predictions");
 }
 
 // Loads the weights into a new Net; on failure keeps the message and leaves net empty.
@@ -343,7 +342,7 @@ int run(config const& c) {
                       100 * r.accuracy, r.total);
         write_confusion_png(fs::path(c.out) / "confusion.png", e.confusion, names, title);
         write_confusion_csv(fs::path(c.out) / "confusion.csv", e.confusion, names);
-        std::ofstream(fs::path(c.out) / "metrics.json") << j.dump(2) << '\n';
+        mien::write_text_file(fs::path(c.out) / "metrics.json", j.dump(2) + '\n', "--out");
         std::fprintf(f, "\nwrote %s/{confusion.png, confusion.csv, metrics.json}\n", c.out.c_str());
     }
     if (c.json) std::printf("%s\n", j.dump().c_str());

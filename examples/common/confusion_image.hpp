@@ -8,7 +8,8 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <mien/core/error.hpp>
+#include <mien/io/binary.hpp>
 
 using confusion_matrix = std::vector<std::vector<std::size_t>>;
 
@@ -66,14 +68,15 @@ inline cv::Mat draw_confusion(confusion_matrix const& confusion, std::vector<std
 
 inline void write_confusion_png(std::filesystem::path const& path, confusion_matrix const& confusion,
                                 std::vector<std::string> const& names, std::string const& title) {
-    if (!cv::imwrite(path.string(), draw_confusion(confusion, names, title)))
-        mien::fail("cannot write %s", path.string().c_str());
+    std::vector<unsigned char> png;
+    if (!cv::imencode(".png", draw_confusion(confusion, names, title), png)) mien::fail("cannot encode %s", path.string().c_str());
+    mien::write_text_file(path, std::string_view(reinterpret_cast<char const*>(png.data()), png.size()), "confusion image");
 }
 
 // CSV: a header `true\predicted,<names...>`, then one row per true class.
 inline void write_confusion_csv(std::filesystem::path const& path, confusion_matrix const& confusion,
                                 std::vector<std::string> const& names) {
-    std::ofstream out(path);
+    std::ostringstream out;
     out << "true\\predicted";
     for (auto const& n : names) out << ',' << n;
     out << '\n';
@@ -82,5 +85,5 @@ inline void write_confusion_csv(std::filesystem::path const& path, confusion_mat
         for (std::size_t n : confusion[t]) out << ',' << n;
         out << '\n';
     }
-    if (!out) mien::fail("cannot write %s", path.string().c_str());
+    mien::write_text_file(path, out.str(), "confusion table");
 }

@@ -272,3 +272,13 @@ inline void write_file_atomically(std::filesystem::path const& path, std::span<s
 }
 
 }  // namespace mien::detail
+
+namespace mien {
+
+// A text file (CSV, JSON, ...) written the way mien writes its own files: either the old content
+// or all of the new one, never a truncated report. `who` names the writer in errors.
+inline void write_text_file(std::filesystem::path const& path, std::string_view text, char const* who) {
+    detail::write_file_atomically(path, std::as_bytes(std::span<char const>(text.data(), text.size())), who);
+}
+
+}  // namespace mien
