@@ -13,7 +13,7 @@
 //   --soft-targets ferplus --soft-weight W   (1 - W) one-hot + W the face's FER+ vote distribution
 //                                            over the 7 FER2013 classes (faces without one keep
 //                                            the one-hot); ../shared/data/ferplus (--ferplus);
-//   --teacher A.mien[,B.mien] --teacher-model paper|fast --distill-weight W --temperature T
+//   --teacher A.mien[,B.mien] --teacher-model paper|fast|large[,...] --distill-weight W --temperature T
 //                                            knowledge distillation: (1 - W) target + W the mean of
 //                                            the teachers' softmax(z / T) on the same augmented
 //                                            (and mixed) batch the student sees;
@@ -67,7 +67,7 @@ struct config {
     std::string labels = "fer2013", protocol = "majority", soft_targets = "none", ferplus;
     double soft_weight = 0.5;
     std::vector<std::string> teachers;
-    std::string teacher_model = "paper";
+    std::vector<std::string> teacher_models{"paper"};  // one for all teachers, or one per teacher
     double distill_weight = 0.5, temperature = 4.0;
     int epochs = 30, batch = 32, threads = 2;
     double lr = 3e-3, dropout = 0.2, label_smoothing = 0.0, weight_decay = 0.0, momentum = 0.9;
@@ -90,6 +90,12 @@ std::string file_hash(std::string const& path) {
     char text[17];
     std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(h));
     return text;
+}
+
+std::string joined(std::vector<std::string> const& items) {
+    std::string all;
+    for (auto const& i : items) all += (all.empty() ? "" : ",") + i;
+    return all;
 }
 
 std::string number(double v) {
@@ -129,14 +135,11 @@ mien::run_settings target_settings(config const& c) {
         m["nesterov"] = c.nesterov ? "1" : "0";
     }
     if (!c.teachers.empty()) {
-        std::string files, hashes;
-        for (auto const& t : c.teachers) {
-            files += (files.empty() ? "" : ",") + t;
-            hashes += (hashes.empty() ? "" : ",") + file_hash(t);
-        }
-        m["teachers"] = files;
-        m["teacher_hashes"] = hashes;
-        m["teacher_model"] = c.teacher_model;
+        std::vector<std::string> hashes;
+        for (auto const& t : c.teachers) hashes.push_back(file_hash(t));
+        m["teachers"] = joined(c.teachers);
+        m["teacher_hashes"] = joined(hashes);
+        m["teacher_model"] = joined(c.teacher_models);
         m["distill_weight"] = number(c.distill_weight);
         m["temperature"] = number(c.temperature);
     }
@@ -149,23 +152,33 @@ std::string usage_of(std::string const& split) {
     mien::fail("--labels ferplus: split '%s' has no FER+ usage (expected train or val)", split.c_str());
 }
 
-// The teachers as a target function for the epoch loop (they must have the student's classes);
-// each teacher's own validation accuracy is printed, the figure to quote next to the student's.
+// The network of teacher i: --teacher-model's one value for all, or its i-th.
+std::string const& teacher_model_of(config const& c, std::size_t i) {
+    return c.teacher_models.size() == 1 ? c.teacher_models.front() : c.teacher_models[i];
+}
+
+// The teachers of network `model` as a target function for the epoch loop (they must have the
+// student's classes), added to `groups`; each teacher's own validation accuracy is printed, the
+// figure to quote next to the student's.
 template <class Teacher>
-mien::teacher_function make_teachers(config const& c, std::unique_ptr<mien::teacher_ensemble<Teacher>>& keep,
-                                     mien::dataset const& val) {
+void make_teachers(config const& c, std::string const& model, std::unique_ptr<mien::teacher_ensemble<Teacher>>& keep,
+                   mien::dataset const& val, std::vector<mien::teacher_group>& groups) {
+    std::vector<std::string> files;
+    for (std::size_t i = 0; i < c.teachers.size(); ++i)
+        if (teacher_model_of(c, i) == model) files.push_back(c.teachers[i]);
+    if (files.empty()) return;
     keep = std::make_unique<mien::teacher_ensemble<Teacher>>(c.temperature, std::size_t(c.threads));
-    for (auto const& t : c.teachers) {
+    for (auto const& t : files) {
         try {
             keep->add(t);
         } catch (mien::error const& e) {
-            mien::fail("--teacher %s (as the %s model): %s", t.c_str(), c.teacher_model.c_str(), e.what());
+            mien::fail("--teacher %s (as the %s model): %s", t.c_str(), model.c_str(), e.what());
         }
     }
     auto const accuracy = keep->accuracies(val, c.flip_test);
-    for (std::size_t i = 0; i < c.teachers.size(); ++i)
-        std::fprintf(stderr, "teacher %s: val accuracy %.4f%s\n", c.teachers[i].c_str(), accuracy[i], c.flip_test ? " (flip-test)" : "");
-    return keep->function();
+    for (std::size_t i = 0; i < files.size(); ++i)
+        std::fprintf(stderr, "teacher %s: val accuracy %.4f%s\n", files[i].c_str(), accuracy[i], c.flip_test ? " (flip-test)" : "");
+    groups.push_back({keep->function(), files.size()});
 }
 
 // Net's topology with the widths of `name` (paper or fast) and Net's number of classes.
@@ -242,11 +255,13 @@ int train(config const& c) {
     std::unique_ptr<mien::teacher_ensemble<large_k<K>>> large_teachers;
     mien::teacher_function teacher;
     if (!c.teachers.empty()) {
-        teacher = c.teacher_model == "paper"  ? make_teachers(c, paper_teachers, val_set)
-                  : c.teacher_model == "fast" ? make_teachers(c, fast_teachers, val_set)
-                                              : make_teachers(c, large_teachers, val_set);
+        std::vector<mien::teacher_group> groups;
+        make_teachers(c, "paper", paper_teachers, val_set, groups);
+        make_teachers(c, "fast", fast_teachers, val_set, groups);
+        make_teachers(c, "large", large_teachers, val_set, groups);
+        teacher = mien::mix_teachers(std::move(groups), K);
         std::fprintf(stderr, "distilling from %zu %s teacher(s) at temperature %.3g, weight %.3g\n", c.teachers.size(),
-                     c.teacher_model.c_str(), c.temperature, c.distill_weight);
+                     joined(c.teacher_models).c_str(), c.temperature, c.distill_weight);
     }
 
     std::size_t const steps_per_epoch = mien::batches_per_epoch<trainer_t>(train_set);
@@ -330,6 +345,9 @@ void check_flags(config const& c) {
                    "crossentropy", c.soft_targets.c_str());
     for (auto const& t : c.teachers)
         if (!fs::is_regular_file(t)) mien::fail("--teacher: %s is not a file", t.c_str());
+    if (!c.teachers.empty() && c.teacher_models.size() != 1 && c.teacher_models.size() != c.teachers.size())
+        mien::fail("--teacher-model: %zu networks for %zu teachers; expected one for all or one per teacher",
+                   c.teacher_models.size(), c.teachers.size());
     if (c.nesterov && c.optimizer != "sgd")
         mien::fail("--nesterov is a momentum of --optimizer sgd; this run uses --optimizer %s", c.optimizer.c_str());
 }
@@ -400,8 +418,9 @@ int main(int argc, char** argv) {
         ->capture_default_str()->check(finite_range(0.0, 1.0));
     app.add_option("--ferplus", c.ferplus, "folder of fer2013new.csv and fer2013new_to_fer2013_files.csv")->capture_default_str();
     app.add_option("--teacher", c.teachers, "teacher weights for distillation (comma-separated for an ensemble)")->delimiter(',');
-    app.add_option("--teacher-model", c.teacher_model, "the teachers' network: paper, fast or large")
-        ->capture_default_str()->check(CLI::IsMember({"paper", "fast", "large"}));
+    app.add_option("--teacher-model", c.teacher_models, "the teachers' network: paper, fast or large; one for all "
+                                                        "teachers or one per teacher (comma-separated: a mixed ensemble)")
+        ->capture_default_str()->delimiter(',')->check(CLI::IsMember({"paper", "fast", "large"}));
     app.add_option("--distill-weight", c.distill_weight, "weight W of the teachers: (1 - W) target + W teachers")
         ->capture_default_str()->check(finite_range(0.0, 1.0));
     app.add_option("--temperature", c.temperature, "distillation temperature T (teachers' softmax(z / T))")

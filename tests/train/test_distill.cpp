@@ -147,3 +147,29 @@ TEST_CASE("distill: teachers load with exact topology and a clear temperature") 
     std::vector<float> image(2304);
     CHECK(testing::error_of([&] { teachers.soften(image, 1, image.data()); }) == "teacher_ensemble: no teacher loaded");
 }
+
+TEST_CASE("distill: mix_teachers weighs each network's ensemble by its number of teachers") {
+    // Two groups of constant teachers over 3 classes: one teacher saying (1, 0, 0), two saying
+    // (0, 0.5, 0.5) on average; the mix is their mean over all three teachers.
+    auto constant = [](std::vector<float> row) {
+        return mien::teacher_function([row](std::span<float const>, std::size_t n, float* out) {
+            for (std::size_t i = 0; i < n; ++i)
+                for (std::size_t k = 0; k < row.size(); ++k) out[i * row.size() + k] = row[k];
+        });
+    };
+    auto mixed = mien::mix_teachers({{constant({1, 0, 0}), 1}, {constant({0, 0.5f, 0.5f}), 2}}, 3);
+    std::vector<float> const images(2 * 4, 0.0f);
+    std::vector<float> out(2 * 3, -1.0f);
+    mixed(std::span<float const>(images), 2, out.data());
+    for (std::size_t i = 0; i < 2; ++i) {
+        CHECK(out[i * 3 + 0] == doctest::Approx(1.0 / 3));
+        CHECK(out[i * 3 + 1] == doctest::Approx(1.0 / 3));
+        CHECK(out[i * 3 + 2] == doctest::Approx(1.0 / 3));
+    }
+    // One group is passed through unchanged; an empty group is an error.
+    auto single = mien::mix_teachers({{constant({0.25f, 0.75f, 0}), 1}}, 3);
+    single(std::span<float const>(images), 1, out.data());
+    CHECK(out[1] == 0.75f);
+    CHECK(mien::testing::error_of([&] { mien::mix_teachers({{mien::teacher_function{}, 1}}, 3); }) ==
+          "mix_teachers: a group without a teacher");
+}

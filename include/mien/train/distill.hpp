@@ -3,6 +3,8 @@
 //   mien::teacher_ensemble<mien::models::paper<>> teachers(4.0);            // temperature T
 //   teachers.add("runs/a/best.mien");  teachers.add("runs/b/best.mien");
 //   eo.teacher = teachers.function();  eo.teacher_weight = 0.7;             // epoch.hpp
+//   // teachers of two networks: each group's mean weighted by its size
+//   eo.teacher = mien::mix_teachers({{large.function(), large.size()}, {teachers.function(), 2}}, 7);
 //
 // The teachers' target for a face is the mean over teachers of softmax(z / T), z a teacher's
 // logits, in inference mode (running batch-norm statistics, no dropout). The epoch loop blends
@@ -105,5 +107,33 @@ private:
     std::vector<std::unique_ptr<Net>> nets_;
     std::vector<std::unique_ptr<runner>> runners_;
 };
+
+// Teachers of different networks as one ensemble (a large network and a paper one, say: their
+// errors differ more than two of a kind, so their mean is the better teacher). Each group is a
+// teacher_ensemble's function with its number of teachers; the mix weighs each group's mean by
+// that number, so every teacher counts as much as it would in a single ensemble.
+struct teacher_group {
+    teacher_function soften;
+    std::size_t count = 1;
+};
+
+inline teacher_function mix_teachers(std::vector<teacher_group> groups, std::size_t outputs) {
+    std::size_t total = 0;
+    for (auto const& g : groups) {
+        if (!g.soften || g.count == 0) fail("mix_teachers: a group without a teacher");
+        total += g.count;
+    }
+    if (total == 0) fail("mix_teachers: no teacher");
+    if (groups.size() == 1) return std::move(groups.front().soften);
+    return [groups = std::move(groups), outputs, total](std::span<float const> images, std::size_t n, float* out) {
+        std::vector<float> part(n * outputs);
+        std::fill(out, out + n * outputs, 0.0f);
+        for (auto const& g : groups) {
+            g.soften(images, n, part.data());
+            float const share = float(double(g.count) / double(total));
+            for (std::size_t i = 0; i < part.size(); ++i) out[i] += share * part[i];
+        }
+    };
+}
 
 }  // namespace mien
