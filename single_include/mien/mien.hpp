@@ -3014,6 +3014,16 @@ inline void write_file_atomically(std::filesystem::path const& path, std::span<s
 }
 
 }  // namespace mien::detail
+
+namespace mien {
+
+// A text file (CSV, JSON, ...) written the way mien writes its own files: either the old content
+// or all of the new one, never a truncated report. `who` names the writer in errors.
+inline void write_text_file(std::filesystem::path const& path, std::string_view text, char const* who) {
+    detail::write_file_atomically(path, std::as_bytes(std::span<char const>(text.data(), text.size())), who);
+}
+
+}  // namespace mien
 // ---- end mien/io/binary.hpp ----
 // ---- begin mien/io/fingerprint.hpp ----
 // mien/io/fingerprint.hpp -- a network's topology as files see it: a compile-time
@@ -5175,6 +5185,8 @@ std::array<T, K> balanced_class_weights(std::span<std::int32_t const> labels) {
 //   mien::teacher_ensemble<mien::models::paper<>> teachers(4.0);            // temperature T
 //   teachers.add("runs/a/best.mien");  teachers.add("runs/b/best.mien");
 //   eo.teacher = teachers.function();  eo.teacher_weight = 0.7;             // epoch.hpp
+//   // teachers of two networks: each group's mean weighted by its size
+//   eo.teacher = mien::mix_teachers({{large.function(), large.size()}, {teachers.function(), 2}}, 7);
 //
 // The teachers' target for a face is the mean over teachers of softmax(z / T), z a teacher's
 // logits, in inference mode (running batch-norm statistics, no dropout). The epoch loop blends
@@ -5388,12 +5400,29 @@ struct dataset {
 // mien/train/schedule.hpp -- learning-rate schedules as pure functions of the step.
 //
 // A function of the global step (not of state) so that a resumed run continues exactly where
-// the interrupted one stopped.
+// the interrupted one stopped. That is also why there is no plateau schedule: its rate depends
+// on the validation history, which a checkpoint would have to carry; cosine annealing reaches
+// the same end (a rate that decays to zero) without it.
+//
+//   double lr = mien::learning_rate(mien::lr_schedule::cosine, step, total_steps, peak);
 
 #include <cmath>
 #include <cstddef>
+#include <string_view>
 
 namespace mien {
+
+enum class lr_schedule {
+    one_cycle,  // warm-up to the peak, cosine down (Adam's default here)
+    constant,   // the paper's recipe: Adam at a constant 0.001
+    cosine,     // short linear warm-up, then cosine annealing to zero (SGD's usual companion)
+};
+
+namespace detail {
+inline double cosine_between(double from, double to, double x) {
+    return to + (from - to) * 0.5 * (1.0 + std::cos(3.141592653589793 * x));
+}
+}  // namespace detail
 
 // One-cycle (Smith 2018, PyTorch's OneCycleLR defaults): warm-up (cosine, as PyTorch) from max/25 to max over
 // the first `warmup` fraction of the steps, then cosine annealing down to max/25/1e4.
@@ -5401,9 +5430,37 @@ inline double one_cycle_rate(std::size_t step, std::size_t total, double max_rat
     double const start = max_rate / 25.0, end = start / 1e4;
     if (total <= 1) return max_rate;
     double const t = double(step) / double(total - 1);
-    auto cosine = [](double from, double to, double x) { return to + (from - to) * 0.5 * (1.0 + std::cos(3.141592653589793 * x)); };
-    if (t < warmup) return cosine(start, max_rate, t / warmup);
-    return cosine(max_rate, end, (t - warmup) / (1.0 - warmup));
+    if (t < warmup) return detail::cosine_between(start, max_rate, t / warmup);
+    return detail::cosine_between(max_rate, end, (t - warmup) / (1.0 - warmup));
+}
+
+// Cosine annealing (Loshchilov & Hutter 2017, without restarts) after a linear warm-up from
+// max/25 over the first `warmup` fraction of the steps: SGD with momentum diverges in its first
+// steps at the rates it needs later (0.01-0.1), before batch norm's statistics settle. The last
+// step's rate is 0.
+inline double cosine_rate(std::size_t step, std::size_t total, double max_rate, double warmup = 0.02) {
+    if (total <= 1) return max_rate;
+    double const t = double(step) / double(total - 1);
+    if (t < warmup) return max_rate / 25.0 + (max_rate - max_rate / 25.0) * t / warmup;
+    return detail::cosine_between(max_rate, 0.0, (t - warmup) / (1.0 - warmup));
+}
+
+inline double learning_rate(lr_schedule s, std::size_t step, std::size_t total, double rate) {
+    switch (s) {
+        case lr_schedule::one_cycle: return one_cycle_rate(step, total, rate);
+        case lr_schedule::cosine: return cosine_rate(step, total, rate);
+        case lr_schedule::constant: break;
+    }
+    return rate;
+}
+
+// "onecycle", "constant", "cosine" (the command-line names); false for anything else.
+inline bool parse_lr_schedule(std::string_view name, lr_schedule& out) {
+    if (name == "onecycle") out = lr_schedule::one_cycle;
+    else if (name == "constant") out = lr_schedule::constant;
+    else if (name == "cosine") out = lr_schedule::cosine;
+    else return false;
+    return true;
 }
 
 }  // namespace mien
@@ -5526,9 +5583,9 @@ struct epoch_options {
     std::uint64_t seed = 1;
     std::size_t epoch = 0;        // 0-based
     std::size_t first_batch = 0;  // > 0 when resuming inside the epoch
-    std::size_t total_steps = 1;  // of the whole run, for the one-cycle schedule
-    double lr = 3e-3;             // peak (one-cycle) or constant rate
-    bool one_cycle = true;
+    std::size_t total_steps = 1;  // of the whole run, for the schedule
+    double lr = 3e-3;             // peak (one-cycle, cosine) or constant rate
+    lr_schedule schedule = lr_schedule::one_cycle;
     double label_smoothing = 0.0;
     double mixup_alpha = 0.0;  // > 0: mixup (Zhang et al. 2018), lambda ~ Beta(alpha, alpha) per batch
     augment_options augment;
@@ -5643,7 +5700,7 @@ epoch_result train_epoch(Trainer& tr, dataset const& d, epoch_options const& o, 
             index[s] = i;
         }
         std::size_t const step = o.epoch * steps + b;
-        tr.optimizer().set_learning_rate(o.one_cycle ? one_cycle_rate(step, o.total_steps, o.lr) : o.lr);
+        tr.optimizer().set_learning_rate(learning_rate(o.schedule, step, o.total_steps, o.lr));
         tr.rng().set_state(batch_seed(o.seed ^ 0xD50u, o.epoch, b));  // dropout masks
         double loss;
         if (!soft_path) {
@@ -5798,6 +5855,8 @@ evaluation evaluate(Trainer& tr, dataset const& data, bool flip = false) {
 //          p -= lr * m_hat / (sqrt(v_hat) + eps), m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t)
 //          (the paper's Keras defaults: lr 0.001, b1 0.9, b2 0.999, eps 1e-7)
 //   sgd:   u = momentum u + g + weight_decay p;  p -= lr * u
+//          Nesterov (Sutskever et al. 2013, as PyTorch writes it): p -= lr * (g + weight_decay p + momentum u),
+//          the step taken from where the momentum is about to carry the parameters
 
 #include <array>
 #include <cmath>
@@ -5858,7 +5917,8 @@ private:
 struct sgd_options {
     double learning_rate = 1e-2;
     double momentum = 0.9;
-    double weight_decay = 0.0;
+    double weight_decay = 0.0;  // L2: joins the gradient (coupled, unlike adam_options')
+    bool nesterov = false;
 };
 
 template <class T, std::size_t P>
@@ -5870,6 +5930,14 @@ public:
     void step(T* params, T const* grads) {
         ++steps_;
         T const lr = T(options_.learning_rate), mu = T(options_.momentum), wd = T(options_.weight_decay);
+        if (options_.nesterov) {
+            for (std::size_t i = 0; i < P; ++i) {
+                T const g = grads[i] + wd * params[i];
+                u_[i] = mu * u_[i] + g;
+                params[i] -= lr * (g + mu * u_[i]);
+            }
+            return;
+        }
         for (std::size_t i = 0; i < P; ++i) {
             u_[i] = mu * u_[i] + grads[i] + wd * params[i];
             params[i] -= lr * u_[i];
@@ -6180,6 +6248,34 @@ private:
     std::vector<std::unique_ptr<Net>> nets_;
     std::vector<std::unique_ptr<runner>> runners_;
 };
+
+// Teachers of different networks as one ensemble (a large network and a paper one, say: their
+// errors differ more than two of a kind, so their mean is the better teacher). Each group is a
+// teacher_ensemble's function with its number of teachers; the mix weighs each group's mean by
+// that number, so every teacher counts as much as it would in a single ensemble.
+struct teacher_group {
+    teacher_function soften;
+    std::size_t count = 1;
+};
+
+inline teacher_function mix_teachers(std::vector<teacher_group> groups, std::size_t outputs) {
+    std::size_t total = 0;
+    for (auto const& g : groups) {
+        if (!g.soften || g.count == 0) fail("mix_teachers: a group without a teacher");
+        total += g.count;
+    }
+    if (total == 0) fail("mix_teachers: no teacher");
+    if (groups.size() == 1) return std::move(groups.front().soften);
+    return [groups = std::move(groups), outputs, total](std::span<float const> images, std::size_t n, float* out) {
+        std::vector<float> part(n * outputs);
+        std::fill(out, out + n * outputs, 0.0f);
+        for (auto const& g : groups) {
+            g.soften(images, n, part.data());
+            float const share = float(double(g.count) / double(total));
+            for (std::size_t i = 0; i < part.size(); ++i) out[i] += share * part[i];
+        }
+    };
+}
 
 }  // namespace mien
 // ---- end mien/train/distill.hpp ----
