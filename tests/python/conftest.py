@@ -117,6 +117,30 @@ def write_mien_file(head, tensors):
     return bytes(body)
 
 
+def without_metadata(head, key):
+    """read_mien_file's head without the metadata entry `key` (a file written by today's
+    mien-train stores its class names as mien.labels)."""
+    import struct
+    at = 28
+    n, = struct.unpack_from("<I", head, at)
+    at += 4 + n
+    meta_at = at
+    count, = struct.unpack_from("<I", head, at)
+    at += 4
+    entries = []
+    for _ in range(count):
+        n, = struct.unpack_from("<I", head, at)
+        k = head[at + 4:at + 4 + n]
+        at += 4 + n
+        n, = struct.unpack_from("<I", head, at)
+        v = head[at + 4:at + 4 + n]
+        at += 4 + n
+        if k != key:
+            entries.append((k, v))
+    return head[:meta_at] + struct.pack("<I", len(entries)) + b"".join(
+        struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in entries)
+
+
 def eight_class(preset):
     """The shipped 7-class network with an 8th output whose logit is always -1e30: an 8-class
     file (as mien-train --labels ferplus writes, FER+'s default names) whose first seven
@@ -125,7 +149,7 @@ def eight_class(preset):
     its tensor shapes."""
     import numpy as np
     head, tensors = read_mien_file(open(weights_of(preset), "rb").read())
-    head = head[:20] + bytes(8) + head[28:]
+    head = without_metadata(head[:20] + bytes(8) + head[28:], b"mien.labels")  # 7 names no longer fit
     out = []
     for name, dims, kind, values in tensors:
         if name.endswith("34.dense.weight"):
