@@ -6266,8 +6266,10 @@ inline teacher_function mix_teachers(std::vector<teacher_group> groups, std::siz
     }
     if (total == 0) fail("mix_teachers: no teacher");
     if (groups.size() == 1) return std::move(groups.front().soften);
-    return [groups = std::move(groups), outputs, total](std::span<float const> images, std::size_t n, float* out) {
-        std::vector<float> part(n * outputs);
+    // `part` is kept between batches: one allocation for the run, not one per batch.
+    return [groups = std::move(groups), outputs, total, part = std::vector<float>()](std::span<float const> images, std::size_t n,
+                                                                                   float* out) mutable {
+        part.resize(n * outputs);
         std::fill(out, out + n * outputs, 0.0f);
         for (auto const& g : groups) {
             g.soften(images, n, part.data());
