@@ -378,10 +378,10 @@ int main(int argc, char** argv) {
     app.add_option("--epochs", c.epochs, "fine-tuning epochs per fold")->capture_default_str()->check(CLI::PositiveNumber);
     app.add_option("--batch", c.batch, "batch size: 16 or 32")->capture_default_str();
     // finite_range (common/number_flags.hpp): CLI::Range and no check let NaN through.
-    app.add_option("--lr", c.lr, "learning rate (the peak of the one-cycle schedule)")->capture_default_str()
+    app.add_option("--lr", c.lr, "learning rate (the peak of the one-cycle or cosine schedule)")->capture_default_str()
         ->check(finite_range(0.0, 10.0, true));
-    app.add_option("--schedule", c.schedule, "onecycle or constant")
-        ->capture_default_str()->check(CLI::IsMember({"onecycle", "constant"}));
+    app.add_option("--schedule", c.schedule, "onecycle, constant or cosine (2 % linear warm-up, then cosine annealing to 0)")
+        ->capture_default_str()->check(CLI::IsMember({"onecycle", "constant", "cosine"}));
     app.add_option("--dropout", c.dropout, "dropout rate before the last layer")->capture_default_str()->check(finite_range(0.0, 0.95));
     app.add_option("--weight-decay", c.weight_decay, "decoupled weight decay (AdamW)")->capture_default_str()
         ->check(finite_range(0.0, 1.0));

@@ -5206,6 +5206,7 @@ std::array<T, K> balanced_class_weights(std::span<std::int32_t const> labels) {
 // shapes would teach whatever that other network computes.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
@@ -6211,7 +6212,7 @@ public:
             fail("teacher_ensemble: %zu input values for %zu images of %zu values", images.size(), n, inputs);
         std::fill(out, out + n * outputs, 0.0f);
         double const share = 1.0 / double(nets_.size());
-        std::vector<double> row(outputs);
+        auto& row = row_;
         for (auto& r : runners_)
             for (std::size_t first = 0; first < n; first += Chunk) {
                 std::size_t const m = std::min(Chunk, n - first);
@@ -6247,6 +6248,7 @@ private:
     std::size_t threads_;
     std::vector<std::unique_ptr<Net>> nets_;
     std::vector<std::unique_ptr<runner>> runners_;
+    std::array<double, outputs> row_{};  // one face's softened row (scratch; no allocation per batch)
 };
 
 // Teachers of different networks as one ensemble (a large network and a paper one, say: their

@@ -391,7 +391,7 @@ TEST_CASE("weights: class names travel with the weights; files without them get 
           "three.mien: the file names 3 classes (mien.labels), the model has 7 outputs");
 }
 
-TEST_CASE("weights: the shipped models (written before class names were stored) load with FER2013's names") {
+TEST_CASE("weights: the shipped paper.mien loads with FER2013's names (stored in it, or the default for a file without them)") {
     auto net = make<paper>(1);
     auto const r = mien::load_weights(*net, std::filesystem::path(MIEN_SOURCE_DIR) / "models" / "paper.mien");
     CHECK(r.labels.size() == 7);

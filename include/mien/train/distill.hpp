@@ -25,6 +25,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
@@ -70,7 +71,7 @@ public:
             fail("teacher_ensemble: %zu input values for %zu images of %zu values", images.size(), n, inputs);
         std::fill(out, out + n * outputs, 0.0f);
         double const share = 1.0 / double(nets_.size());
-        std::vector<double> row(outputs);
+        auto& row = row_;
         for (auto& r : runners_)
             for (std::size_t first = 0; first < n; first += Chunk) {
                 std::size_t const m = std::min(Chunk, n - first);
@@ -106,6 +107,7 @@ private:
     std::size_t threads_;
     std::vector<std::unique_ptr<Net>> nets_;
     std::vector<std::unique_ptr<runner>> runners_;
+    std::array<double, outputs> row_{};  // one face's softened row (scratch; no allocation per batch)
 };
 
 // Teachers of different networks as one ensemble (a large network and a paper one, say: their
