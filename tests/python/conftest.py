@@ -44,8 +44,9 @@ def untrained_large(tmp_path_factory):
 
 
 def with_metadata(data, key, value):
-    """A copy of a .mien file with one more metadata entry (kept sorted by key), size and CRC-32
-    rewritten: docs/WEIGHTS_FORMAT.md's layout."""
+    """A copy of a .mien file with the metadata entry `key` set to `value` (replacing one the file
+    has: files written by today's mien-train store mien.labels; entries kept sorted by key), size
+    and CRC-32 rewritten: docs/WEIGHTS_FORMAT.md's layout."""
     import struct
     import zlib
 
@@ -62,7 +63,7 @@ def with_metadata(data, key, value):
         k, at = text_at(at)
         v, at = text_at(at)
         entries.append((k, v))
-    entries = sorted(entries + [(key.encode(), value.encode())])
+    entries = sorted([e for e in entries if e[0] != key.encode()] + [(key.encode(), value.encode())])
     meta = struct.pack("<I", len(entries)) + b"".join(
         struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in entries)
     out = bytearray(data[:meta_at] + meta + data[at:])
