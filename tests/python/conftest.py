@@ -43,30 +43,37 @@ def untrained_large(tmp_path_factory):
     return {7: str(out / "large.mien"), 8: str(out / "large8.mien")}
 
 
-def with_metadata(data, key, value):
-    """A copy of a .mien file with the metadata entry `key` set to `value` (replacing one the file
-    has: files written by today's mien-train store mien.labels; entries kept sorted by key), size
-    and CRC-32 rewritten: docs/WEIGHTS_FORMAT.md's layout."""
+def _replace_metadata(data, keep, extra=()):
+    """`data` (a .mien file or read_mien_file's head) with its metadata entries filtered by
+    keep(key) and `extra` added, kept sorted by key (docs/WEIGHTS_FORMAT.md's layout: after the
+    28-byte header, the topology description, then a count and key/value texts)."""
     import struct
-    import zlib
 
     def text_at(at):
         n, = struct.unpack_from("<I", data, at)
         return data[at + 4:at + 4 + n], at + 4 + n
 
-    _, at = text_at(28)  # the topology description
-    meta_at = at
-    count, = struct.unpack_from("<I", data, at)
-    at += 4
+    _, meta_at = text_at(28)  # the topology description
+    count, = struct.unpack_from("<I", data, meta_at)
+    at = meta_at + 4
     entries = []
     for _ in range(count):
         k, at = text_at(at)
         v, at = text_at(at)
-        entries.append((k, v))
-    entries = sorted([e for e in entries if e[0] != key.encode()] + [(key.encode(), value.encode())])
+        if keep(k):
+            entries.append((k, v))
+    entries = sorted(entries + list(extra))
     meta = struct.pack("<I", len(entries)) + b"".join(
         struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in entries)
-    out = bytearray(data[:meta_at] + meta + data[at:])
+    return data[:meta_at] + meta + data[at:]
+
+
+def with_metadata(data, key, value):
+    """A copy of a .mien file with the metadata entry `key` set to `value` (replacing one the file
+    has: files written by today's mien-train store mien.labels), size and CRC-32 rewritten."""
+    import struct
+    import zlib
+    out = bytearray(_replace_metadata(data, lambda k: k != key.encode(), [(key.encode(), value.encode())]))
     out[8:16] = struct.pack("<Q", len(out))
     out[-4:] = struct.pack("<I", zlib.crc32(bytes(out[:-4])))
     return bytes(out)
@@ -121,25 +128,7 @@ def write_mien_file(head, tensors):
 def without_metadata(head, key):
     """read_mien_file's head without the metadata entry `key` (a file written by today's
     mien-train stores its class names as mien.labels)."""
-    import struct
-    at = 28
-    n, = struct.unpack_from("<I", head, at)
-    at += 4 + n
-    meta_at = at
-    count, = struct.unpack_from("<I", head, at)
-    at += 4
-    entries = []
-    for _ in range(count):
-        n, = struct.unpack_from("<I", head, at)
-        k = head[at + 4:at + 4 + n]
-        at += 4 + n
-        n, = struct.unpack_from("<I", head, at)
-        v = head[at + 4:at + 4 + n]
-        at += 4 + n
-        if k != key:
-            entries.append((k, v))
-    return head[:meta_at] + struct.pack("<I", len(entries)) + b"".join(
-        struct.pack("<I", len(k)) + k + struct.pack("<I", len(v)) + v for k, v in entries)
+    return _replace_metadata(head, lambda k: k != key)
 
 
 def eight_class(preset):
